@@ -1,0 +1,46 @@
+package argus
+
+// Action is something a principal asks to do; every request names one and
+// the access gate decides it.
+type Action string
+
+// The actions the access gate decides.
+const (
+	ActionViewDirectory Action = "directory.view" // see a camera's metadata and position
+	ActionLive          Action = "video.live"     // watch live video
+	ActionPlayback      Action = "video.playback" // watch recorded video
+	ActionExport        Action = "video.export"   // export a clip
+	ActionPTZ           Action = "camera.ptz"     // move a camera
+	ActionManageCamera  Action = "camera.manage"  // create, change or delete a camera
+	ActionManageOrg     Action = "org.manage"     // create, change or delete an organisation
+	ActionManageUser    Action = "user.manage"    // create, change or delete users of an organisation
+	ActionViewAudit     Action = "audit.view"     // read the audit log
+	ActionAdmin         Action = "system.admin"   // installation-wide administration
+)
+
+// Principal is who is asking: a signed-in user (through a session or an API
+// token).
+type Principal struct {
+	UserID   string `json:"user_id"`
+	Username string `json:"username"`
+	OrgID    string `json:"org_id"`
+	Role     Role   `json:"role"`
+	TokenID  string `json:"token_id,omitempty"`
+}
+
+// Resource is what an action is about. Kind is "camera", "org", "user" or
+// "system"; OrgID is the owning organisation, when known.
+type Resource struct {
+	Kind  string `json:"kind"`
+	ID    string `json:"id,omitempty"`
+	OrgID string `json:"org_id,omitempty"`
+}
+
+// Decision is the gate's answer to one request, kept for the audit log.
+type Decision struct {
+	Principal Principal `json:"principal"`
+	Action    Action    `json:"action"`
+	Resource  Resource  `json:"resource"`
+	Allowed   bool      `json:"allowed"`
+	Reason    string    `json:"reason"`
+}
