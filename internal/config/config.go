@@ -1,0 +1,263 @@
+// Package config holds argus's typed configuration: its defaults, loading from
+// a YAML file and ARGUS_* environment variables, and validation.
+//
+// The shipped argus.example.yml at the repository root is the documented form
+// of Default(); a test holds the two equal.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of an argus node. Field comments are the
+// operator's documentation; keep them in step with argus.example.yml.
+type Config struct {
+	// Data is the data directory: the metadata database, keys and recordings
+	// (under Data/recordings) live here.
+	Data string `yaml:"data"`
+	// Log configures the process log.
+	Log Log `yaml:"log"`
+	// HTTP configures the API and web UI listener.
+	HTTP HTTP `yaml:"http"`
+	// Auth configures sign-in and sessions.
+	Auth Auth `yaml:"auth"`
+	// Credentials configures how camera credentials are encrypted at rest.
+	Credentials Credentials `yaml:"credentials"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of debug, info, warn, error.
+	Level string `yaml:"level"`
+	// Format is text, json, or auto (text on a terminal, JSON otherwise).
+	Format string `yaml:"format"`
+}
+
+// HTTP configures the HTTP listener.
+type HTTP struct {
+	// Listen is the host:port of the API and web UI.
+	Listen string `yaml:"listen"`
+	// MetricsPublic serves /metrics without authentication, for a Prometheus
+	// that scrapes over a trusted network. Off by default: scrape with a token.
+	MetricsPublic bool `yaml:"metrics_public"`
+}
+
+// Auth configures sign-in.
+type Auth struct {
+	// SessionTTL is how long a login session lasts.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// APITokenTTL is the lifetime of API tokens created without an explicit one.
+	APITokenTTL time.Duration `yaml:"api_token_ttl"`
+}
+
+// Credentials configures the key that seals camera credentials. The key lives
+// outside the database: in KeyFile, or in the ARGUS_CREDENTIALS_KEY
+// environment variable (base64 of 32 bytes), which wins when set.
+type Credentials struct {
+	// KeyFile is the key's path; relative paths are inside Data. It is created
+	// (mode 0600) on first start when missing.
+	KeyFile string `yaml:"key_file"`
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		Data:        "./argus-data",
+		Log:         Log{Level: "info", Format: "auto"},
+		HTTP:        HTTP{Listen: "127.0.0.1:8080"},
+		Auth:        Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour},
+		Credentials: Credentials{KeyFile: "keys/credentials.key"},
+	}
+}
+
+// EnvPrefix starts every environment variable that overrides a setting; the
+// rest is the YAML path in upper case joined by '_': ARGUS_HTTP_LISTEN.
+const EnvPrefix = "ARGUS_"
+
+// Load builds the configuration: defaults, then the YAML file at path (when
+// path is not empty), then ARGUS_* variables from environ (os.Environ()
+// form). Unknown keys in the file and unknown ARGUS_* setting variables are
+// errors. The result is validated.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		if err := Decode(b, &cfg); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// Decode strictly decodes YAML into cfg, on top of what cfg already holds:
+// unknown keys and a document that is not a mapping are errors.
+func Decode(b []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file keeps the defaults
+		}
+		return fmt.Errorf("decode: %w", err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errors.New("decode: more than one YAML document")
+	}
+	return nil
+}
+
+// envVars maps each ARGUS_* variable name to its setting, derived from the
+// yaml tags of Config.
+func envVars(cfg *Config) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			name := strings.ToUpper(t.Field(i).Tag.Get("yaml"))
+			f := v.Field(i)
+			if f.Kind() == reflect.Struct {
+				walk(f, prefix+name+"_")
+				continue
+			}
+			out[prefix+name] = f
+		}
+	}
+	walk(reflect.ValueOf(cfg).Elem(), EnvPrefix)
+	return out
+}
+
+// notSettings are ARGUS_* variables read elsewhere, not settings of Config.
+var notSettings = map[string]bool{
+	"ARGUS_ADMIN_PASSWORD":   true,
+	"ARGUS_CREDENTIALS_KEY":  true,
+	"ARGUS_CONFIG":           true,
+	"ARGUS_REQUIRE_TOOLS":    true,
+	"ARGUS_TEST_POSTGRES":    true,
+	"ARGUS_BENCH_CAMERAS":    true,
+	"ARGUS_BENCH_ITERATIONS": true,
+}
+
+func applyEnv(cfg *Config, environ []string) error {
+	vars := envVars(cfg)
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) || notSettings[name] {
+			continue
+		}
+		f, ok := vars[name]
+		if !ok {
+			return fmt.Errorf("environment: %s is not a setting", name)
+		}
+		if err := setValue(f, val); err != nil {
+			return fmt.Errorf("environment: %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func setValue(f reflect.Value, val string) error {
+	switch {
+	case f.Type() == reflect.TypeFor[time.Duration]():
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 90s, 12h)", val)
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(val)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", val)
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", val)
+		}
+		f.SetInt(int64(n))
+	default:
+		return fmt.Errorf("settings of type %s cannot come from the environment", f.Type())
+	}
+	return nil
+}
+
+// Validate checks every setting and names the first bad one by its YAML path.
+func (c *Config) Validate() error {
+	switch {
+	case strings.TrimSpace(c.Data) == "":
+		return errors.New("data: must not be empty")
+	case !oneOf(c.Log.Level, "debug", "info", "warn", "error"):
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	case !oneOf(c.Log.Format, "auto", "text", "json"):
+		return fmt.Errorf("log.format: %q is not one of auto, text, json", c.Log.Format)
+	case c.Auth.SessionTTL < time.Minute || c.Auth.SessionTTL > 30*24*time.Hour:
+		return fmt.Errorf("auth.session_ttl: %s is outside 1m..720h", c.Auth.SessionTTL)
+	case c.Auth.APITokenTTL < time.Hour || c.Auth.APITokenTTL > 5*365*24*time.Hour:
+		return fmt.Errorf("auth.api_token_ttl: %s is outside 1h..43800h", c.Auth.APITokenTTL)
+	case strings.TrimSpace(c.Credentials.KeyFile) == "":
+		return errors.New("credentials.key_file: must not be empty")
+	}
+	if err := checkHostPort(c.HTTP.Listen); err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	return nil
+}
+
+func checkHostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port", s)
+	}
+	return nil
+}
+
+func oneOf(s string, options ...string) bool {
+	for _, o := range options {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Path resolves p against the data directory unless it is absolute.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Data, p)
+}
+
+// DatabasePath is the embedded metadata database file.
+func (c *Config) DatabasePath() string { return filepath.Join(c.Data, "argus.db") }
+
+// RecordingsDir is where recordings live.
+func (c *Config) RecordingsDir() string { return filepath.Join(c.Data, "recordings") }

@@ -1,0 +1,133 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"argus/internal/config"
+)
+
+func TestDefaultConfFile(t *testing.T) {
+	b, err := os.ReadFile("../../argus.example.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got config.Config // zero, so every field must come from the file
+	if err := config.Decode(b, &got); err != nil {
+		t.Fatalf("decode argus.example.yml: %v", err)
+	}
+	if want := config.Default(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("argus.example.yml differs from Default():\n file: %+v\n code: %+v", got, want)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+}
+
+func TestLoadLayers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "argus.yml")
+	if err := os.WriteFile(path, []byte("data: /srv/argus\nhttp:\n  listen: 0.0.0.0:9000\nlog:\n  level: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, []string{"ARGUS_HTTP_LISTEN=127.0.0.1:7000", "ARGUS_AUTH_SESSION_TTL=2h", "ARGUS_HTTP_METRICS_PUBLIC=true", "ARGUS_ADMIN_PASSWORD=ignored", "HOME=/root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Data != "/srv/argus" || cfg.Log.Level != "debug" {
+		t.Errorf("file values not applied: %+v", cfg)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:7000" || cfg.Auth.SessionTTL != 2*time.Hour || !cfg.HTTP.MetricsPublic {
+		t.Errorf("environment did not win over the file: %+v", cfg)
+	}
+	if cfg.Log.Format != "auto" {
+		t.Errorf("unset value lost its default: %q", cfg.Log.Format)
+	}
+}
+
+func TestConfErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		yaml string
+		env  []string
+		want string
+	}{
+		{"unknown key", "datta: x\n", nil, "field datta not found"},
+		{"unknown nested key", "http:\n  listne: x\n", nil, "field listne not found"},
+		{"wrong type", "http: 5\n", nil, "cannot unmarshal"},
+		{"two documents", "data: a\n---\ndata: b\n", nil, "more than one YAML document"},
+		{"bad level", "log:\n  level: loud\n", nil, `log.level: "loud" is not one of debug, info, warn, error`},
+		{"bad format", "log:\n  format: xml\n", nil, `log.format: "xml" is not one of auto, text, json`},
+		{"bad listen", "http:\n  listen: nowhere\n", nil, `http.listen: "nowhere" is not host:port`},
+		{"bad port", "http:\n  listen: 127.0.0.1:99999\n", nil, `http.listen: "127.0.0.1:99999" has no valid port`},
+		{"empty data", "data: ''\n", nil, "data: must not be empty"},
+		{"short session", "auth:\n  session_ttl: 1s\n", nil, "auth.session_ttl: 1s is outside 1m..720h"},
+		{"bad duration", "auth:\n  session_ttl: soon\n", nil, "cannot unmarshal"},
+		{"unknown env", "", []string{"ARGUS_HTTP_LISTN=x"}, "environment: ARGUS_HTTP_LISTN is not a setting"},
+		{"bad env bool", "", []string{"ARGUS_HTTP_METRICS_PUBLIC=maybe"}, `environment: ARGUS_HTTP_METRICS_PUBLIC: "maybe" is not true or false`},
+		{"bad env duration", "", []string{"ARGUS_AUTH_SESSION_TTL=soon"}, `environment: ARGUS_AUTH_SESSION_TTL: "soon" is not a duration`},
+		{"empty key file", "credentials:\n  key_file: ''\n", nil, "credentials.key_file: must not be empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "argus.yml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := config.Load(path, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := config.Load(filepath.Join(t.TempDir(), "nope.yml"), nil)
+	if err == nil || !strings.Contains(err.Error(), "read config") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestEmptyFileKeepsDefaults(t *testing.T) {
+	var cfg = config.Default()
+	if err := config.Decode(nil, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, config.Default()) {
+		t.Fatalf("empty file changed the config: %+v", cfg)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	cfg := config.Default()
+	cfg.Data = "/d"
+	if got := cfg.Path("keys/k"); got != "/d/keys/k" {
+		t.Errorf("Path relative = %q", got)
+	}
+	if got := cfg.Path("/etc/k"); got != "/etc/k" {
+		t.Errorf("Path absolute = %q", got)
+	}
+	if cfg.DatabasePath() != "/d/argus.db" || cfg.RecordingsDir() != "/d/recordings" {
+		t.Errorf("paths: %s %s", cfg.DatabasePath(), cfg.RecordingsDir())
+	}
+}
+
+// FuzzDecode feeds arbitrary bytes to the strict decoder: it must never
+// panic, and whatever it accepts must survive validation without panicking.
+func FuzzDecode(f *testing.F) {
+	b, err := os.ReadFile("../../argus.example.yml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg := config.Default()
+		if err := config.Decode(b, &cfg); err != nil {
+			return
+		}
+		_ = cfg.Validate()
+	})
+}
