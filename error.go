@@ -14,6 +14,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no valid credentials were presented
 	EFORBIDDEN    = "forbidden"    // the caller is known but not allowed
 	ETOOLARGE     = "too_large"    // the request body or result would be too large
+	ERATELIMIT    = "rate_limited" // the caller sent too many requests (e.g. sign-in attempts); retry later
 	EUNAVAILABLE  = "unavailable"  // a dependency is not ready; retry later
 	EINTERNAL     = "internal"     // anything else; details stay in the log
 )

@@ -45,12 +45,14 @@ type CameraStore interface {
 	// DeleteCamera removes a camera. ENOTFOUND if absent.
 	DeleteCamera(ctx context.Context, id string) error
 	// FindCameras returns one page of cameras matching q, ordered by id.
-	// Items carry no credentials (Username and Password are empty).
+	// Items carry no credentials (Username and Password are empty). EINVALID
+	// (field after) for a malformed cursor.
 	FindCameras(ctx context.Context, q CameraQuery) (CameraPage, error)
 	// CountCameras returns how many cameras match f.
 	CountCameras(ctx context.Context, f CameraFilter) (int, error)
 	// CameraGrid aggregates the cameras matching q (q.BBox is required) into
-	// cells of GridCellDeg(q.Zoom) degrees, aligned on (-90, -180).
+	// cells of GridCellDeg(q.Zoom) degrees, aligned on (-90, -180). EINVALID
+	// (field bbox) without a box, (field zoom) for a zoom outside 0..22.
 	CameraGrid(ctx context.Context, q GridQuery) ([]GridCell, error)
 	// BeginCameraBulk starts a bulk insert (one transaction) for imports.
 	BeginCameraBulk(ctx context.Context) (CameraBulk, error)
@@ -97,7 +99,7 @@ type TokenStore interface {
 	// DeleteToken removes a token. ENOTFOUND if absent.
 	DeleteToken(ctx context.Context, id string) error
 	// DeleteExpiredTokens removes tokens that expired before now and returns
-	// how many it removed.
+	// how many it removed. A token with a zero ExpiresAt never expires.
 	DeleteExpiredTokens(ctx context.Context, now time.Time) (int, error)
 }
 
