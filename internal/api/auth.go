@@ -1,0 +1,214 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"argus"
+	"argus/internal/access"
+)
+
+// sessionCookie carries the session token for browsers.
+const sessionCookie = "argus_session"
+
+// Sign-in rate limit per username and client address: a burst of
+// loginBurst attempts, then one more every loginRefill.
+const (
+	loginBurst  = 5
+	loginRefill = 12 * time.Second
+)
+
+// API token lifetimes, in days.
+const (
+	defaultTokenDays = 90
+	maxTokenDays     = 366
+)
+
+// authenticate resolves the bearer token (the Authorization header first,
+// then the session cookie) into the request's principal.
+func (s *Server) authenticate(r *http.Request) error {
+	var secret string
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+			return argus.Errorf(argus.EUNAUTHORIZED, `the Authorization header must be "Bearer <token>"`)
+		}
+		secret = strings.TrimSpace(tok)
+	} else if c, err := r.Cookie(sessionCookie); err == nil {
+		secret = c.Value
+	} else {
+		return argus.Errorf(argus.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token>")
+	}
+	p, err := s.auth.Authenticate(r.Context(), secret)
+	if err != nil {
+		return err
+	}
+	info(r.Context()).principal = p
+	return nil
+}
+
+// loginRequest is the body of POST /api/v1/login.
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// loginResponse answers a successful sign-in. Token is the session secret,
+// also set as the argus_session cookie.
+type loginResponse struct {
+	Token     string      `json:"token"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	User      *argus.User `json:"user"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if in.Username == "" {
+		return argus.FieldErrorf("username", "username is required")
+	}
+	if in.Password == "" {
+		return argus.FieldErrorf("password", "password is required")
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	key := strings.ToLower(strings.TrimSpace(in.Username)) + "\x00" + host
+	if ok, wait := s.logins.allow(key); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+		return argus.Errorf(argus.ERATELIMIT, "too many sign-in attempts; try again later")
+	}
+	secret, tok, u, err := s.auth.Login(r.Context(), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	s.logins.reset(key)
+	info(r.Context()).principal = access.PrincipalOf(u, tok.ID)
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    secret,
+		Path:     "/",
+		Expires:  tok.ExpiresAt,
+		MaxAge:   int(time.Until(tok.ExpiresAt).Seconds()),
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	writeJSON(w, http.StatusOK, loginResponse{Token: secret, ExpiresAt: tok.ExpiresAt, User: u})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	if err := s.store.DeleteToken(r.Context(), p.TokenID); err != nil && argus.ErrorCode(err) != argus.ENOTFOUND {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// meResponse describes the caller.
+type meResponse struct {
+	User    *argus.User `json:"user"`
+	TokenID string      `json:"token_id"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	u, err := s.store.User(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, meResponse{User: u, TokenID: p.TokenID})
+	return nil
+}
+
+// tokenRequest is the body of POST /api/v1/tokens.
+type tokenRequest struct {
+	// Name says what the token is for, e.g. "prometheus".
+	Name string `json:"name"`
+	// ExpiresInDays is the lifetime, 1..366; 0 means 90.
+	ExpiresInDays int `json:"expires_in_days,omitempty"`
+}
+
+// tokenCreated is a new API token with its secret, shown only once.
+type tokenCreated struct {
+	Secret string `json:"token"`
+	*argus.Token
+}
+
+// tokenList is the caller's tokens.
+type tokenList struct {
+	Items []*argus.Token `json:"items"`
+}
+
+// The caller's own tokens are self-service: they act only on the caller's
+// identity, so these handlers need no gate action.
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var in tokenRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	switch {
+	case in.Name == "":
+		return argus.FieldErrorf("name", "name is required")
+	case len(in.Name) > 200:
+		return argus.FieldErrorf("name", "name is longer than 200 characters")
+	case in.ExpiresInDays < 0 || in.ExpiresInDays > maxTokenDays:
+		return argus.FieldErrorf("expires_in_days", "expires_in_days %d is outside 1..%d", in.ExpiresInDays, maxTokenDays)
+	case in.ExpiresInDays == 0:
+		in.ExpiresInDays = defaultTokenDays
+	}
+	u, err := s.store.User(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	secret, tok, err := s.auth.IssueToken(r.Context(), u, argus.TokenAPI, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, tokenCreated{Secret: secret, Token: tok})
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	toks, err := s.store.Tokens(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	if toks == nil {
+		toks = []*argus.Token{}
+	}
+	writeJSON(w, http.StatusOK, tokenList{Items: toks})
+	return nil
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	toks, err := s.store.Tokens(r.Context(), principal(r).UserID)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.ID == id {
+			if err := s.store.DeleteToken(r.Context(), id); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}
+	}
+	return argus.Errorf(argus.ENOTFOUND, "token %q not found", id)
+}

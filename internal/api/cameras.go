@@ -1,0 +1,252 @@
+package api
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"argus"
+)
+
+func cameraResource(c *argus.Camera) argus.Resource {
+	return argus.Resource{Kind: "camera", ID: c.ID, OrgID: c.OrgID}
+}
+
+// cameraList is one page of cameras; Next is the cursor of the following
+// page, empty on the last.
+type cameraList struct {
+	Items []*argus.Camera `json:"items"`
+	Next  string          `json:"next"`
+}
+
+// gridResponse holds the non-empty cells of a camera grid.
+type gridResponse struct {
+	Cells []argus.GridCell `json:"cells"`
+}
+
+// scopeOrgs narrows the organisations a listing asked for to those the
+// caller may see. none reports that nothing can match, since an empty
+// OrgIDs filter means "any organisation".
+func (s *Server) scopeOrgs(ctx context.Context, p argus.Principal, requested []string) (orgs []string, none bool, err error) {
+	visible, all, err := s.gate.VisibleOrgs(ctx, p)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case all:
+		return requested, false, nil
+	case len(requested) == 0:
+		return visible, len(visible) == 0, nil
+	}
+	for _, o := range requested {
+		if _, found := slices.BinarySearch(visible, o); found {
+			orgs = append(orgs, o)
+		}
+	}
+	return orgs, len(orgs) == 0, nil
+}
+
+// listScope passes the gate for a directory listing and returns the
+// filter's organisations narrowed to what the caller may see.
+func (s *Server) listScope(r *http.Request, f *argus.CameraFilter) (none bool, err error) {
+	ctx, p := r.Context(), principal(r)
+	if err := s.gate.Check(ctx, p, argus.ActionViewDirectory, argus.Resource{Kind: "camera", OrgID: p.OrgID}); err != nil {
+		return false, err
+	}
+	f.OrgIDs, none, err = s.scopeOrgs(ctx, p, f.OrgIDs)
+	return none, err
+}
+
+func (s *Server) listCameras(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, err := parseCameraFilter(q)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return err
+	}
+	after, err := parseCursor(q)
+	if err != nil {
+		return err
+	}
+	none, err := s.listScope(r, &f)
+	if err != nil {
+		return err
+	}
+	out := cameraList{Items: []*argus.Camera{}}
+	if !none {
+		page, err := s.store.FindCameras(r.Context(), argus.CameraQuery{CameraFilter: f, After: after, Limit: limit})
+		if argus.ErrorField(err) == "after" {
+			return asField(err, "cursor")
+		} else if err != nil {
+			return err
+		}
+		for _, c := range page.Items {
+			out.Items = append(out.Items, c.Redacted())
+		}
+		out.Next = page.Next
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) cameraGrid(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, err := parseCameraFilter(q)
+	if err != nil {
+		return err
+	}
+	if f.BBox == nil {
+		return argus.FieldErrorf("bbox", "bbox is required")
+	}
+	zoom, err := strconv.Atoi(q.Get("zoom"))
+	if err != nil || zoom < 0 || zoom > 22 {
+		return argus.FieldErrorf("zoom", "zoom must be an integer in 0..22, not %q", q.Get("zoom"))
+	}
+	none, err := s.listScope(r, &f)
+	if err != nil {
+		return err
+	}
+	out := gridResponse{Cells: []argus.GridCell{}}
+	if !none {
+		cells, err := s.store.CameraGrid(r.Context(), argus.GridQuery{CameraFilter: f, Zoom: zoom})
+		if err != nil {
+			return err
+		}
+		out.Cells = append(out.Cells, cells...)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// visibleCamera loads a camera the caller may see in the directory; others
+// are ENOTFOUND. The result carries its credentials.
+func (s *Server) visibleCamera(r *http.Request) (*argus.Camera, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	c, err := s.store.Camera(ctx, id)
+	if err != nil {
+		return nil, hidden(err, "camera", id)
+	}
+	if err := s.gate.Check(ctx, principal(r), argus.ActionViewDirectory, cameraResource(c)); err != nil {
+		return nil, hidden(err, "camera", id)
+	}
+	return c, nil
+}
+
+func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.visibleCamera(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c.Redacted())
+	return nil
+}
+
+func (s *Server) createCamera(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var c argus.Camera
+	if err := decodeJSON(r, &c); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		c.ID = argus.NewID("cam")
+	}
+	c.Normalize()
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := s.gate.Check(ctx, principal(r), argus.ActionManageCamera, cameraResource(&c)); err != nil {
+		return err
+	}
+	if err := s.store.CreateCamera(ctx, &c); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c.Redacted())
+	return nil
+}
+
+func (s *Server) updateCamera(w http.ResponseWriter, r *http.Request) error {
+	var c argus.Camera
+	if err := decodeJSON(r, &c); err != nil {
+		return err
+	}
+	cur, err := s.visibleCamera(r)
+	if err != nil {
+		return err
+	}
+	if err := bodyID(cur.ID, c.ID); err != nil {
+		return err
+	}
+	c.ID = cur.ID
+	c.Normalize()
+	// The password is never returned, so a client replacing a camera it
+	// read keeps the password by keeping the username.
+	if c.Password == "" && c.Username == cur.Username {
+		c.Password = cur.Password
+	}
+	return s.saveCamera(w, r, cur, &c)
+}
+
+func (s *Server) patchCamera(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.visibleCamera(r)
+	if err != nil {
+		return err
+	}
+	c := *cur
+	c.Tags = slices.Clone(cur.Tags)
+	c.Labels = maps.Clone(cur.Labels)
+	if err := decodeJSON(r, &c); err != nil {
+		return err
+	}
+	if err := bodyID(cur.ID, c.ID); err != nil {
+		return err
+	}
+	c.Normalize()
+	return s.saveCamera(w, r, cur, &c)
+}
+
+// saveCamera validates c, the new state of cur, passes the gate for the
+// current owner and for a new one, and stores it.
+func (s *Server) saveCamera(w http.ResponseWriter, r *http.Request, cur, c *argus.Camera) error {
+	ctx, p := r.Context(), principal(r)
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := s.gate.Check(ctx, p, argus.ActionManageCamera, cameraResource(cur)); err != nil {
+		return err
+	}
+	if c.OrgID != cur.OrgID {
+		if err := s.gate.Check(ctx, p, argus.ActionManageCamera, cameraResource(c)); err != nil {
+			return err
+		}
+	}
+	if err := s.store.UpdateCamera(ctx, c); err != nil {
+		return err
+	}
+	c.CreatedAt = cur.CreatedAt
+	writeJSON(w, http.StatusOK, c.Redacted())
+	return nil
+}
+
+func (s *Server) deleteCamera(w http.ResponseWriter, r *http.Request) error {
+	cur, err := s.visibleCamera(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if err := s.gate.Check(ctx, principal(r), argus.ActionManageCamera, cameraResource(cur)); err != nil {
+		return err
+	}
+	if err := s.store.DeleteCamera(ctx, cur.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,127 @@
+package api
+
+import (
+	"net/http"
+	"reflect"
+
+	"argus"
+)
+
+// authMode says what a route asks of the caller.
+type authMode int
+
+const (
+	authToken   authMode = iota // a bearer token or the session cookie
+	authNone                    // nothing: health, sign-in, the API document
+	authMetrics                 // a token unless Config.MetricsPublic
+)
+
+// param documents one query parameter.
+type param struct {
+	name     string
+	typ      string // JSON Schema type of one value: "string", "integer", "number", "boolean"
+	repeated bool   // may be given more than once
+	desc     string
+}
+
+// route is one entry of the API: the mux and the OpenAPI document are both
+// built from routeTable.
+type route struct {
+	method, path string
+	id           string // OpenAPI operationId
+	tag          string // OpenAPI tag (section)
+	summary      string
+	auth         authMode
+	query        []param
+	request      reflect.Type // JSON request body; nil for none
+	response     reflect.Type // JSON response body; nil for none
+	status       int          // success status
+	contentType  string       // response media type when not JSON
+	maxBody      int64        // body limit; 0 means Config.MaxBodyBytes
+	handle       func(s *Server, w http.ResponseWriter, r *http.Request) error
+}
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// cameraFilterParams returns the query parameters shared by the camera
+// listing and the grid.
+func cameraFilterParams() []param {
+	return []param{
+		{name: "bbox", typ: "string", desc: "bounding box minLon,minLat,maxLon,maxLat (WGS84 degrees)"},
+		{name: "near", typ: "string", desc: "circle lat,lon,radius_m; radius at most 100000 m"},
+		{name: "q", typ: "string", desc: "text in id, name or address, at least 3 characters"},
+		{name: "tag", typ: "string", repeated: true, desc: "keep cameras carrying every given tag"},
+		{name: "org", typ: "string", repeated: true, desc: "keep cameras owned by one of these organisations"},
+		{name: "district", typ: "string", desc: "keep cameras in exactly this district"},
+		{name: "recording", typ: "boolean", desc: "keep cameras whose recording flag equals this"},
+	}
+}
+
+// routeTable lists every route the server serves.
+func routeTable() []route {
+	return []route{
+		{method: "GET", path: "/healthz", id: "healthz", tag: "system", summary: "Liveness: 200 while the process serves.",
+			auth: authNone, response: typeOf[healthResponse](), status: 200, handle: (*Server).healthz},
+		{method: "GET", path: "/readyz", id: "readyz", tag: "system", summary: "Readiness: 200 when the store and the node are ready, else 503 with the reason.",
+			auth: authNone, response: typeOf[healthResponse](), status: 200, handle: (*Server).readyz},
+		{method: "GET", path: "/metrics", id: "metrics", tag: "system", summary: "Prometheus metrics (text exposition format).",
+			auth: authMetrics, status: 200, contentType: "text/plain", handle: (*Server).metrics},
+		{method: "GET", path: "/api/v1/openapi.json", id: "openapi", tag: "system", summary: "This API's OpenAPI 3.1 document.",
+			auth: authNone, status: 200, contentType: "application/json", handle: (*Server).openapi},
+
+		{method: "POST", path: "/api/v1/login", id: "login", tag: "auth", summary: "Sign in; returns a session token and sets the argus_session cookie.",
+			auth: authNone, request: typeOf[loginRequest](), response: typeOf[loginResponse](), status: 200, handle: (*Server).login},
+		{method: "POST", path: "/api/v1/logout", id: "logout", tag: "auth", summary: "Revoke the token or session used for this request and clear the cookie.",
+			status: 204, handle: (*Server).logout},
+		{method: "GET", path: "/api/v1/me", id: "me", tag: "auth", summary: "The signed-in user.",
+			response: typeOf[meResponse](), status: 200, handle: (*Server).me},
+		{method: "POST", path: "/api/v1/tokens", id: "createToken", tag: "auth", summary: "Create an API token for the caller; the secret is shown only in this response.",
+			request: typeOf[tokenRequest](), response: typeOf[tokenCreated](), status: 201, handle: (*Server).createToken},
+		{method: "GET", path: "/api/v1/tokens", id: "listTokens", tag: "auth", summary: "The caller's tokens and sessions, newest first (no secrets).",
+			response: typeOf[tokenList](), status: 200, handle: (*Server).listTokens},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", id: "deleteToken", tag: "auth", summary: "Revoke one of the caller's tokens.",
+			status: 204, handle: (*Server).deleteToken},
+
+		{method: "GET", path: "/api/v1/orgs", id: "listOrgs", tag: "organisations", summary: "Organisations the caller may see, ordered by id.",
+			response: typeOf[orgList](), status: 200, handle: (*Server).listOrgs},
+		{method: "POST", path: "/api/v1/orgs", id: "createOrg", tag: "organisations", summary: "Create an organisation (the id is generated when omitted).",
+			request: typeOf[argus.Org](), response: typeOf[argus.Org](), status: 201, handle: (*Server).createOrg},
+		{method: "GET", path: "/api/v1/orgs/{id}", id: "getOrg", tag: "organisations", summary: "One organisation.",
+			response: typeOf[argus.Org](), status: 200, handle: (*Server).getOrg},
+		{method: "PUT", path: "/api/v1/orgs/{id}", id: "updateOrg", tag: "organisations", summary: "Replace an organisation's name, kind and parent.",
+			request: typeOf[argus.Org](), response: typeOf[argus.Org](), status: 200, handle: (*Server).updateOrg},
+		{method: "DELETE", path: "/api/v1/orgs/{id}", id: "deleteOrg", tag: "organisations", summary: "Delete an organisation that owns no cameras, users or organisations.",
+			status: 204, handle: (*Server).deleteOrg},
+
+		{method: "GET", path: "/api/v1/cameras", id: "listCameras", tag: "cameras", summary: "One page of the cameras the caller may see, ordered by id.",
+			query: append(cameraFilterParams(),
+				param{name: "limit", typ: "integer", desc: "page size, 1..1000 (default 100)"},
+				param{name: "cursor", typ: "string", desc: "the next value of the previous page"}),
+			response: typeOf[cameraList](), status: 200, handle: (*Server).listCameras},
+		{method: "GET", path: "/api/v1/cameras/grid", id: "cameraGrid", tag: "cameras", summary: "Camera counts per map cell inside bbox, for city-zoom maps.",
+			query:    append([]param{{name: "zoom", typ: "integer", desc: "web-map zoom level 0..22 (required)"}}, cameraFilterParams()...),
+			response: typeOf[gridResponse](), status: 200, handle: (*Server).cameraGrid},
+		{method: "POST", path: "/api/v1/cameras", id: "createCamera", tag: "cameras", summary: "Add a camera (the id is generated when omitted).",
+			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 201, handle: (*Server).createCamera},
+		{method: "GET", path: "/api/v1/cameras/{id}", id: "getCamera", tag: "cameras", summary: "One camera (never its password).",
+			response: typeOf[argus.Camera](), status: 200, handle: (*Server).getCamera},
+		{method: "PUT", path: "/api/v1/cameras/{id}", id: "updateCamera", tag: "cameras", summary: "Replace a camera; an omitted password is kept while the username is unchanged.",
+			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 200, handle: (*Server).updateCamera},
+		{method: "PATCH", path: "/api/v1/cameras/{id}", id: "patchCamera", tag: "cameras", summary: "Change the fields present in the body; labels are merged, tags replaced.",
+			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 200, handle: (*Server).patchCamera},
+		{method: "DELETE", path: "/api/v1/cameras/{id}", id: "deleteCamera", tag: "cameras", summary: "Remove a camera.",
+			status: 204, handle: (*Server).deleteCamera},
+
+		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
+			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},
+			response: typeOf[userList](), status: 200, handle: (*Server).listUsers},
+		{method: "POST", path: "/api/v1/users", id: "createUser", tag: "users", summary: "Create a user with a password of at least 12 characters.",
+			request: typeOf[userRequest](), response: typeOf[argus.User](), status: 201, handle: (*Server).createUser},
+		{method: "GET", path: "/api/v1/users/{id}", id: "getUser", tag: "users", summary: "One user.",
+			response: typeOf[argus.User](), status: 200, handle: (*Server).getUser},
+		{method: "PUT", path: "/api/v1/users/{id}", id: "updateUser", tag: "users", summary: "Replace a user; the password changes only when given.",
+			request: typeOf[userRequest](), response: typeOf[argus.User](), status: 200, handle: (*Server).updateUser},
+		{method: "DELETE", path: "/api/v1/users/{id}", id: "deleteUser", tag: "users", summary: "Delete a user and their tokens.",
+			status: 204, handle: (*Server).deleteUser},
+	}
+}
