@@ -30,6 +30,10 @@ import (
 // DefaultMaxBodyBytes limits a JSON request body unless a route allows more.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxImportBytes limits the CSV body of a camera import: a
+// 500,000-camera file is about 150 MiB.
+const DefaultMaxImportBytes = 256 << 20
+
 // Config configures a Server.
 type Config struct {
 	// Store is the metadata store. Required.
@@ -56,6 +60,11 @@ type Config struct {
 	MetricsPublic bool
 	// MaxBodyBytes limits JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxImportBytes limits the CSV body of POST /api/v1/cameras/import;
+	// 0 means DefaultMaxImportBytes. The body is spooled to a temporary
+	// file before the import starts, so this much disk may be used per
+	// import in flight.
+	MaxImportBytes int64
 }
 
 // Server is the HTTP API. Build it with New and serve Handler().
@@ -68,6 +77,7 @@ type Server struct {
 	ready         func(ctx context.Context) error
 	metricsPublic bool
 	maxBody       int64
+	maxImport     int64
 
 	mux       *http.ServeMux
 	promHTTP  http.Handler
@@ -90,6 +100,7 @@ func New(cfg Config) (*Server, error) {
 		ready:         cfg.Ready,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
+		maxImport:     cfg.MaxImportBytes,
 		logins:        newLimiter(loginBurst, loginRefill, time.Now),
 	}
 	if s.log == nil {
@@ -97,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxImport <= 0 {
+		s.maxImport = DefaultMaxImportBytes
 	}
 	reg, gath := cfg.Registerer, cfg.Gatherer
 	if reg == nil {
@@ -225,7 +239,10 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 func (s *Server) route(rt route) http.Handler {
 	public := rt.auth == authNone || (rt.auth == authMetrics && s.metricsPublic)
 	limit := rt.maxBody
-	if limit == 0 {
+	switch {
+	case rt.largeBody:
+		limit = s.maxImport
+	case limit == 0:
 		limit = s.maxBody
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

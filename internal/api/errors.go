@@ -14,9 +14,15 @@ import (
 	"argus"
 )
 
-// codeMethodNotAllowed is the one error code that exists only in HTTP: a
-// path that exists, asked with a method it does not serve.
-const codeMethodNotAllowed = "method_not_allowed"
+// Error codes that exist only in HTTP.
+const (
+	// codeMethodNotAllowed: a path that exists, asked with a method it
+	// does not serve.
+	codeMethodNotAllowed = "method_not_allowed"
+	// codeUnsupportedMediaType: a request body of a media type the route
+	// does not take.
+	codeUnsupportedMediaType = "unsupported_media_type"
+)
 
 // httpStatus is the one table from error codes to HTTP statuses.
 func httpStatus(code string) int {
@@ -35,6 +41,8 @@ func httpStatus(code string) int {
 		return http.StatusConflict
 	case argus.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case codeUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	case argus.ERATELIMIT:
 		return http.StatusTooManyRequests
 	case argus.EUNAVAILABLE:
@@ -66,6 +74,13 @@ type errorBody struct {
 // its cause goes to the log with the request id, the client sees only
 // "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	body, status := s.errorAnswer(w, r, err)
+	writeJSON(w, status, errorResponse{Error: body})
+}
+
+// errorAnswer returns the error body and status for err, logging the cause
+// of an internal error and setting the headers the status needs.
+func (s *Server) errorAnswer(w http.ResponseWriter, r *http.Request, err error) (errorBody, int) {
 	ri := info(r.Context())
 	body := errorBody{Code: argus.EINTERNAL, Message: "internal error", RequestID: ri.id}
 	var e *argus.Error
@@ -79,7 +94,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="argus"`)
 	}
-	writeJSON(w, status, errorResponse{Error: body})
+	return body, status
 }
 
 // writeJSON writes v as the JSON body with the given status.

@@ -50,6 +50,12 @@ func openAPIDocument(routes []route) ([]byte, error) {
 		case rt.contentType != "":
 			ok["content"] = map[string]any{rt.contentType: map[string]any{"schema": map[string]any{"type": "string"}}}
 		}
+		failRef := errRef
+		if rt.failure != nil {
+			if failRef, err = g.ref(rt.failure); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", rt.method, rt.path, err)
+			}
+		}
 		op := map[string]any{
 			"operationId": rt.id,
 			"summary":     rt.summary,
@@ -59,11 +65,12 @@ func openAPIDocument(routes []route) ([]byte, error) {
 				strconv.Itoa(rt.status): ok,
 				"default": map[string]any{
 					"description": "An error; see the error code.",
-					"content":     map[string]any{"application/json": map[string]any{"schema": errRef}},
+					"content":     map[string]any{"application/json": map[string]any{"schema": failRef}},
 				},
 			},
 		}
-		if rt.request != nil {
+		switch {
+		case rt.request != nil:
 			s, err := g.ref(rt.request)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", rt.method, rt.path, err)
@@ -71,6 +78,11 @@ func openAPIDocument(routes []route) ([]byte, error) {
 			op["requestBody"] = map[string]any{
 				"required": true,
 				"content":  map[string]any{"application/json": map[string]any{"schema": s}},
+			}
+		case rt.bodyType != "":
+			op["requestBody"] = map[string]any{
+				"required": true,
+				"content":  map[string]any{rt.bodyType: map[string]any{"schema": map[string]any{"type": "string"}}},
 			}
 		}
 		switch rt.auth {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"argus"
+	"argus/internal/camimport"
 )
 
 // authMode says what a route asks of the caller.
@@ -34,10 +35,13 @@ type route struct {
 	auth         authMode
 	query        []param
 	request      reflect.Type // JSON request body; nil for none
+	bodyType     string       // media type of a request body that is not JSON (request is nil)
 	response     reflect.Type // JSON response body; nil for none
+	failure      reflect.Type // error body when it is more than errorResponse; nil for errorResponse
 	status       int          // success status
 	contentType  string       // response media type when not JSON
 	maxBody      int64        // body limit; 0 means Config.MaxBodyBytes
+	largeBody    bool         // the body limit is Config.MaxImportBytes instead
 	handle       func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
@@ -103,6 +107,13 @@ func routeTable() []route {
 			response: typeOf[gridResponse](), status: 200, handle: (*Server).cameraGrid},
 		{method: "POST", path: "/api/v1/cameras", id: "createCamera", tag: "cameras", summary: "Add a camera (the id is generated when omitted).",
 			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 201, handle: (*Server).createCamera},
+		{method: "POST", path: "/api/v1/cameras/import", id: "importCameras", tag: "cameras", summary: "Add cameras in bulk from a CSV file (docs/import.md); all or nothing unless mode=skip-bad.",
+			query: []param{
+				{name: "mode", typ: "string", desc: "all-or-nothing (default): any bad row and nothing is imported; skip-bad: import the good rows"},
+				{name: "ignore_unknown_columns", typ: "boolean", desc: "skip columns the importer does not know instead of failing (default false)"},
+			},
+			bodyType: "text/csv", response: typeOf[camimport.Report](), failure: typeOf[importFailure](), status: 200,
+			largeBody: true, handle: (*Server).importCameras},
 		{method: "GET", path: "/api/v1/cameras/{id}", id: "getCamera", tag: "cameras", summary: "One camera (never its password).",
 			response: typeOf[argus.Camera](), status: 200, handle: (*Server).getCamera},
 		{method: "PUT", path: "/api/v1/cameras/{id}", id: "updateCamera", tag: "cameras", summary: "Replace a camera; an omitted password is kept while the username is unchanged.",

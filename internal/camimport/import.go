@@ -86,6 +86,12 @@ type Options struct {
 	Progress func(done, total int64)
 	// Logger receives a summary of the import; nil discards it.
 	Logger *slog.Logger
+	// Check, when set, is asked about every row that parsed and validated
+	// (so c is normalised and has its id), before the row reaches the
+	// store. An *argus.Error rejects the row like any other bad row, and
+	// Mode decides what follows; any other error ends the import with
+	// nothing imported. It runs on Import's goroutine.
+	Check func(ctx context.Context, c *argus.Camera) error
 }
 
 // Report says what an import did.
@@ -116,8 +122,8 @@ type RowError struct {
 	// Field names the column at fault; it is empty for rows that are not
 	// well-formed CSV.
 	Field string `json:"field,omitempty"`
-	// Code is the argus error code: argus.EINVALID, or argus.ECONFLICT for
-	// an id that exists already.
+	// Code is the argus error code: argus.EINVALID, argus.ECONFLICT for an
+	// id that exists already, or the code of an error from Options.Check.
 	Code string `json:"code"`
 	// Message says what is wrong, safe to show to the user.
 	Message string `json:"message"`
@@ -182,7 +188,8 @@ func (g *guardReader) Read(p []byte) (int, error) {
 //   - an EINVALID *argus.Error when the header is bad (naming the column in
 //     Field), a row is longer than MaxRowBytes, or, in AllOrNothing mode,
 //     any row is bad; nothing is imported then;
-//   - a wrapped store, read or context error, with nothing imported.
+//   - a wrapped store, read, context or Options.Check error, with nothing
+//     imported.
 func Import(ctx context.Context, store argus.CameraStore, r io.Reader, opts Options) (Report, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -282,6 +289,11 @@ func (imp *importer) run(ctx context.Context, store argus.CameraStore) error {
 		cam, e := l.camera(rec)
 		if e == nil {
 			e = check(cam, row, seen)
+		}
+		if e == nil && imp.opts.Check != nil {
+			if err := imp.opts.Check(ctx, cam); err != nil && !errors.As(err, &e) {
+				return fmt.Errorf("check row %d: %w", row, err)
+			}
 		}
 		if e == nil {
 			if err := bulk.Add(ctx, cam); err != nil && !errors.As(err, &e) {

@@ -511,3 +511,75 @@ func TestParseMode(t *testing.T) {
 		}
 	})
 }
+
+func TestImportCheck(t *testing.T) {
+	// cam-1 and cam-3 belong to city, cam-2 to pct-1, which the check
+	// refuses.
+	input := file(row("cam-2", map[string]string{"org_id": "pct-1", "tags": "PTZ;ptz"}))
+	refuse := func(_ context.Context, c *argus.Camera) error {
+		if c.OrgID == "pct-1" {
+			return &argus.Error{Code: argus.EFORBIDDEN, Field: "org_id", Message: "not yours"}
+		}
+		return nil
+	}
+	refused := []camimport.RowError{{Row: 2, Line: 3, Field: "org_id", Code: argus.EFORBIDDEN, Message: "not yours"}}
+	broken := errors.New("gate unavailable")
+
+	tests := []struct {
+		name     string
+		mode     camimport.Mode
+		check    func(context.Context, *argus.Camera) error
+		wantErr  func(error) bool
+		wantRows []camimport.RowError
+		wantIDs  []string // cameras the store gains
+	}{
+		{"refused row fails all-or-nothing", camimport.AllOrNothing, refuse,
+			func(err error) bool { return argus.ErrorCode(err) == argus.EINVALID }, refused, nil},
+		{"refused row is skipped", camimport.SkipBad, refuse,
+			func(err error) bool { return err == nil }, refused, []string{"cam-1", "cam-3"}},
+		{"other error ends the import", camimport.SkipBad,
+			func(_ context.Context, c *argus.Camera) error {
+				if c.ID == "cam-2" {
+					return fmt.Errorf("decide: %w", broken)
+				}
+				return nil
+			},
+			func(err error) bool { return errors.Is(err, broken) && argus.ErrorCode(err) == argus.EINTERNAL }, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openStore(t)
+			before := count(t, db)
+			var asked []string
+			check := func(ctx context.Context, c *argus.Camera) error {
+				// The check sees the normalised camera.
+				if c.ID == "cam-2" && !slices.Equal(c.Tags, []string{"ptz"}) {
+					t.Errorf("check got tags %q, want them normalised", c.Tags)
+				}
+				asked = append(asked, c.ID)
+				return tt.check(ctx, c)
+			}
+			rep, err := camimport.Import(t.Context(), db, strings.NewReader(input), camimport.Options{Mode: tt.mode, Check: check})
+			if !tt.wantErr(err) {
+				t.Fatalf("err = %v", err)
+			}
+			if !slices.Equal(rep.Errors, tt.wantRows) {
+				t.Errorf("errors:\n got %+v\nwant %+v", rep.Errors, tt.wantRows)
+			}
+			if err == nil && !slices.Equal(asked, []string{"cam-1", "cam-2", "cam-3"}) {
+				t.Errorf("check asked about %q, want every row once", asked)
+			}
+			if n := count(t, db) - before; n != len(tt.wantIDs) || rep.Imported != len(tt.wantIDs) {
+				t.Errorf("store gained %d cameras, report says %d; want %d", n, rep.Imported, len(tt.wantIDs))
+			}
+			for _, id := range tt.wantIDs {
+				if _, err := db.Camera(t.Context(), id); err != nil {
+					t.Errorf("camera %s: %v", id, err)
+				}
+			}
+			if _, err := db.Camera(t.Context(), "cam-2"); argus.ErrorCode(err) != argus.ENOTFOUND {
+				t.Errorf("refused row cam-2 was imported (err %v)", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,29 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+
+	"argus"
+	"argus/internal/config"
+	"argus/internal/node"
+)
+
+// openStore opens the metadata store of the configured data directory, for
+// the administrative commands. They work on the store directly, so they also
+// work while no node runs; SQLite's WAL lets them run beside a serving node.
+func (g *globals) openStore(ctx context.Context) (argus.Store, config.Config, *slog.Logger, error) {
+	cfg, err := g.load()
+	if err != nil {
+		return nil, cfg, nil, err
+	}
+	logger, err := g.logger(cfg)
+	if err != nil {
+		return nil, cfg, nil, err
+	}
+	store, err := node.OpenStore(ctx, cfg, g.env.Environ, logger)
+	if err != nil {
+		return nil, cfg, nil, err
+	}
+	return store, cfg, logger, nil
+}

@@ -1,0 +1,190 @@
+// Package node is argus's one wiring point: it builds the parts a node runs
+// (metadata store, authentication, the authorisation gate, the HTTP API) from
+// the configuration, starts them, and stops them in a documented order. Only
+// the cli package imports it.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"argus"
+	"argus/internal/access"
+	"argus/internal/api"
+	"argus/internal/config"
+)
+
+// ShutdownTimeout bounds how long in-flight HTTP requests may take to finish
+// once the node is asked to stop.
+const ShutdownTimeout = 5 * time.Second
+
+// Options configure a Node.
+type Options struct {
+	// Config is the validated configuration.
+	Config config.Config
+	// Environ is the process environment (ARGUS_ADMIN_PASSWORD,
+	// ARGUS_CREDENTIALS_KEY).
+	Environ []string
+	// Logger is the process logger; nil discards.
+	Logger *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+	// Notice receives what an operator must see once, such as the bootstrap
+	// admin password; nil discards it.
+	Notice io.Writer
+	// Argon2 overrides the password hashing cost (tests); zero means the
+	// default.
+	Argon2 access.Argon2Params
+}
+
+// Node is one running argus process: every role on the embedded defaults.
+type Node struct {
+	logger *slog.Logger
+	store  argus.Store
+	auth   *access.Auth
+	gate   *access.Gate
+	ln     net.Listener
+	srv    *http.Server
+}
+
+// New opens the store, makes sure the bootstrap admin exists, builds the API
+// and binds the HTTP listener. The caller must call Run (or Close, if it
+// gives up before running).
+func New(ctx context.Context, opts Options) (*Node, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := opts.Config
+	store, err := OpenStore(ctx, cfg, opts.Environ, logger)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{logger: logger, store: store}
+	if err := n.build(ctx, opts); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) build(ctx context.Context, opts Options) error {
+	cfg := opts.Config
+	auth, err := access.NewAuth(access.AuthConfig{
+		Store:      n.store,
+		Argon2:     opts.Argon2,
+		SessionTTL: cfg.Auth.SessionTTL,
+		Logger:     n.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("authentication: %w", err)
+	}
+	created, pw, err := auth.EnsureAdmin(ctx, lookupEnv(opts.Environ, "ARGUS_ADMIN_PASSWORD"))
+	if err != nil {
+		return err
+	}
+	if created {
+		n.logger.Info("created the bootstrap admin user", "user", access.AdminUserID)
+		if lookupEnv(opts.Environ, "ARGUS_ADMIN_PASSWORD") == "" && opts.Notice != nil {
+			fmt.Fprintf(opts.Notice, "\nCreated user %q with password %s\nIt is shown only this once: sign in and change it, or set ARGUS_ADMIN_PASSWORD before the first start.\n\n", access.AdminUserID, pw)
+		}
+	}
+	gate, err := access.NewGate(access.GateConfig{Orgs: n.store, Recorder: access.NewSlogRecorder(n.logger)})
+	if err != nil {
+		return fmt.Errorf("authorisation gate: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := api.New(api.Config{
+		Store:         n.store,
+		Gate:          gate,
+		Auth:          auth,
+		Logger:        n.logger,
+		Registerer:    reg,
+		Version:       opts.Version,
+		MetricsPublic: cfg.HTTP.MetricsPublic,
+	})
+	if err != nil {
+		return fmt.Errorf("http api: %w", err)
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	n.auth, n.gate, n.ln = auth, gate, ln
+	n.srv = &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// Addr is the HTTP listener's address (host:port), useful when the
+// configuration asked for port 0.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// URL is the base URL of the HTTP API.
+func (n *Node) URL() string { return "http://" + n.Addr() }
+
+// Store is the node's metadata store.
+func (n *Node) Store() argus.Store { return n.store }
+
+// Auth is the node's authentication service.
+func (n *Node) Auth() *access.Auth { return n.auth }
+
+// Run serves until ctx is cancelled, then stops in this order: the HTTP
+// listener stops accepting and in-flight requests get ShutdownTimeout to
+// finish; then the store is closed. It returns nil after a clean stop.
+func (n *Node) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.srv.Serve(n.ln) }()
+	n.logger.Info("serving", "http", n.URL())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	return errors.Join(serveErr, n.shutdown())
+}
+
+// Close releases what New acquired, for a node that never ran.
+func (n *Node) Close() error {
+	return errors.Join(n.ln.Close(), n.store.Close())
+}
+
+func (n *Node) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		_ = n.srv.Close()
+	}
+	if err := n.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	n.logger.Info("stopped")
+	return errors.Join(errs...)
+}
+
+// lookupEnv returns the last value of name in environ, or "".
+func lookupEnv(environ []string, name string) string {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target in the module for a while each.
+# Usage: scripts/fuzz.sh [fuzztime]   (default 5s; `make fuzz` uses 60s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t=${1:-5s}
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
+	pkg=./$(dirname "${f#./}")
+	for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
+		echo "fuzz $pkg $name ($t)"
+		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$t" "$pkg" >/tmp/argus-fuzz.log 2>&1 || { cat /tmp/argus-fuzz.log; exit 1; }
+	done
+done
