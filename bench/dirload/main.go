@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -29,7 +30,7 @@ func main() {
 		lat      = flag.Float64("lat", 40.70, "city centre latitude")
 		lon      = flag.Float64("lon", -73.95, "city centre longitude")
 		spanKm   = flag.Float64("span-km", 30, "side of the square the queries are spread over")
-		words    = flag.String("words", "Ave,St,Park,Broadway,Main,Elm,Oak,Market,Church,Lake", "comma-separated text queries (≥3 chars)")
+		words    = flag.String("words", "Pizza,Station,Park,Residence,Pharmacy,Knickerbocker,Wyckoff,Oak Ave,145th St,corner,garage,Dry Cleaners", "comma-separated text queries (≥3 chars)")
 	)
 	flag.Parse()
 	token, err := login(*base, *user, *password)
@@ -57,7 +58,7 @@ func main() {
 			return fmt.Sprintf("/api/v1/cameras?near=%f,%f,500&limit=100", y, x)
 		}},
 		{"text", func() string {
-			return "/api/v1/cameras?limit=100&q=" + textList[rng.IntN(len(textList))]
+			return "/api/v1/cameras?limit=100&q=" + url.QueryEscape(textList[rng.IntN(len(textList))])
 		}},
 		{"grid_street_z15", func() string {
 			y, x := randPoint()

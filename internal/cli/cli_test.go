@@ -140,6 +140,13 @@ func TestSimCityImport(t *testing.T) {
 	if lines := bytes.Count(b, []byte("\n")); lines != 501 {
 		t.Fatalf("city CSV has %d lines, want header + 500", lines)
 	}
+	if !bytes.Contains(b, []byte(",rtsp://")) {
+		t.Fatalf("city CSV has no stream URLs")
+	}
+	simCSV := mustRun(t, data, "sim", "city", "--cameras", "3", "--sim-url", "rtsp://127.0.0.1:9554/")
+	if !strings.Contains(simCSV, "rtsp://127.0.0.1:9554/sim/3") {
+		t.Fatalf("--sim-url not applied:\n%s", simCSV)
+	}
 	out := mustRun(t, data, "camera", "import", csv)
 	if !strings.Contains(out, "500 rows: 500 imported, 0 skipped") {
 		t.Fatalf("import report: %s", out)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -78,6 +80,7 @@ func newSimCityCmd(g *globals) *cobra.Command {
 		opts       city.Options
 		out        string
 		createOrgs bool
+		simURL     string
 	)
 	cmd := &cobra.Command{
 		Use:   "city",
@@ -92,6 +95,10 @@ imports as it is.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Cameras < 1 {
 				return argus.FieldErrorf("cameras", "--cameras must be at least 1")
+			}
+			if simURL != "" {
+				base := strings.TrimSuffix(simURL, "/")
+				opts.StreamURL = func(i int) string { return base + "/sim/" + strconv.Itoa(i+1) }
 			}
 			if createOrgs {
 				if err := g.createOrgs(cmd, city.Orgs(opts)); err != nil {
@@ -128,6 +135,7 @@ imports as it is.`,
 	f.IntVar(&opts.PrivateOrgs, "private-orgs", 0, "number of private owners (0: one per few cameras)")
 	f.StringVar(&out, "out", "-", "output file (- for standard output)")
 	f.BoolVar(&createOrgs, "create-orgs", false, "create the city's organisations in the store (--data) first")
+	f.StringVar(&simURL, "sim-url", "", "point camera i at the simulator: SIM-URL/sim/i (e.g. rtsp://127.0.0.1:8554)")
 	return cmd
 }
 
