@@ -3,6 +3,7 @@ module argus
 go 1.26.8
 
 require (
+	github.com/abema/go-mp4 v1.7.3 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bluenviron/gortsplib/v5 v5.6.5 // indirect
 	github.com/bluenviron/mediacommon/v2 v2.9.5 // indirect
