@@ -34,7 +34,7 @@ echo "csv: $(du -h "$WORK/cameras.csv" | cut -f1)"
 /usr/bin/time -f 'import: %e s wall, %M KiB peak RSS, %P CPU' "${A[@]}" camera import "$WORK/cameras.csv"
 
 export ARGUS_ADMIN_PASSWORD=bench-admin-password
-"${A[@]}" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
+"${A[@]}" serve --roles api --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do
 	curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break

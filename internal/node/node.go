@@ -45,6 +45,9 @@ type Options struct {
 	// Argon2 overrides the password hashing cost (tests); zero means the
 	// default.
 	Argon2 access.Argon2Params
+	// NoRecord leaves out the media core (ingest, hub, recorders): the node
+	// serves the API and the directory only (the "api" role alone).
+	NoRecord bool
 }
 
 // Node is one running argus process: every role on the embedded defaults.
@@ -55,6 +58,7 @@ type Node struct {
 	gate   *access.Gate
 	ln     net.Listener
 	srv    *http.Server
+	media  *media
 }
 
 // New opens the store, makes sure the bootstrap admin exists, builds the API
@@ -117,11 +121,20 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
 	}
+	var m *media
+	if !opts.NoRecord {
+		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
+			return err
+		}
+	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTP.Listen)
 	if err != nil {
+		if m != nil {
+			_ = m.close()
+		}
 		return fmt.Errorf("http listen: %w", err)
 	}
-	n.auth, n.gate, n.ln = auth, gate, ln
+	n.auth, n.gate, n.ln, n.media = auth, gate, ln, m
 	n.srv = &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -144,33 +157,44 @@ func (n *Node) Store() argus.Store { return n.store }
 // Auth is the node's authentication service.
 func (n *Node) Auth() *access.Auth { return n.auth }
 
-// Run serves until ctx is cancelled, then stops in this order: the HTTP
-// listener stops accepting and in-flight requests get ShutdownTimeout to
-// finish; then the store is closed. It returns nil after a clean stop.
+// Run serves and records until ctx is cancelled, then stops in this order:
+// the HTTP listener stops accepting while, at the same time, every recorder
+// finishes its segment in flight (both within ShutdownTimeout); then the
+// camera sources close, then the store. It returns nil after a clean stop.
 func (n *Node) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- n.srv.Serve(n.ln) }()
+	mctx, stopMedia := context.WithCancel(context.WithoutCancel(ctx))
+	mediaDone := make(chan error, 1)
+	go func() { mediaDone <- n.media.run(mctx) }()
 	n.logger.Info("serving", "http", n.URL())
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	return errors.Join(serveErr, n.shutdown())
+	stopMedia()
+	return errors.Join(serveErr, n.shutdown(mediaDone))
 }
 
 // Close releases what New acquired, for a node that never ran.
 func (n *Node) Close() error {
-	return errors.Join(n.ln.Close(), n.store.Close())
+	return errors.Join(n.ln.Close(), n.media.close(), n.store.Close())
 }
 
-func (n *Node) shutdown() error {
+func (n *Node) shutdown(mediaDone <-chan error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	var errs []error
 	if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		_ = n.srv.Close()
+	}
+	if err := <-mediaDone; err != nil {
+		errs = append(errs, fmt.Errorf("recorders: %w", err))
+	}
+	if err := n.media.close(); err != nil {
+		errs = append(errs, fmt.Errorf("close camera sources: %w", err))
 	}
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))

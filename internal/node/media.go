@@ -1,0 +1,103 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"argus"
+	"argus/internal/config"
+	"argus/internal/hub"
+	"argus/internal/ingest"
+	"argus/internal/record"
+	"argus/internal/segment/fsstore"
+)
+
+// media is the node's media core: ingest feeding the stream hub, and the
+// recorders reading from it into the segment store.
+type media struct {
+	ingest   *ingest.Ingest
+	hub      *hub.Hub
+	segments *fsstore.Store
+	recorder *record.Manager
+}
+
+func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger *slog.Logger, reg prometheus.Registerer) (*media, error) {
+	segments, err := fsstore.Open(cfg.RecordingsDir(), fsstore.Options{Logger: logger.With("role", "segments")})
+	if err != nil {
+		return nil, fmt.Errorf("open the recordings directory: %w", err)
+	}
+	// A recorder that died left partial segments: finish them before
+	// recording on.
+	repaired, err := segments.Repair(ctx)
+	if err != nil {
+		logger.Error("repairing partial segments failed; recording on", "err", err)
+	}
+	for _, r := range repaired {
+		logger.Info("repaired a partial segment", "camera", r.Partial.Camera, "segment", r.Finished.Path(), "removed", r.Removed, "dropped_bytes", r.Dropped)
+	}
+	ing, err := ingest.New(ingest.Config{
+		Resolve:    resolver(store),
+		Logger:     logger.With("role", "ingest"),
+		Registerer: reg,
+		Events: func(e ingest.Event) {
+			logger.Info("camera state", "camera", e.CameraID, "from", e.From, "to", e.To, "err", e.Err)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	h, err := hub.New(hub.Config{
+		Source:     func(ctx context.Context, id string, sink hub.Sink) error { return ing.Run(ctx, id, sink) },
+		Logger:     logger.With("role", "hub"),
+		Registerer: reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream hub: %w", err)
+	}
+	rec, err := record.NewManager(record.ManagerConfig{
+		Hub:        h,
+		Segments:   segments,
+		Cameras:    store,
+		Logger:     logger.With("role", "record"),
+		Registerer: reg,
+	})
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("recorder: %w", err)
+	}
+	return &media{ingest: ing, hub: h, segments: segments, recorder: rec}, nil
+}
+
+// resolver reads a camera's stream from the directory before every
+// connection attempt, so an edited URL or password applies at the next
+// reconnect.
+func resolver(store argus.CameraStore) ingest.Resolver {
+	return func(ctx context.Context, id string) (ingest.Target, error) {
+		c, err := store.Camera(ctx, id)
+		if err != nil {
+			return ingest.Target{}, err
+		}
+		return ingest.Target{URL: c.StreamURL, Username: c.Username, Password: c.Password}, nil
+	}
+}
+
+// run records until ctx ends; then every recorder finishes its segment. A
+// node without the media core returns at once.
+func (m *media) run(ctx context.Context) error {
+	if m == nil {
+		return nil
+	}
+	return m.recorder.Run(ctx)
+}
+
+// close stops every source; call it after run returned.
+func (m *media) close() error {
+	if m == nil {
+		return nil
+	}
+	return errors.Join(m.hub.Close())
+}
