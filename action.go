@@ -15,6 +15,9 @@ const (
 	ActionManageOrg     Action = "org.manage"     // create, change or delete an organisation
 	ActionManageUser    Action = "user.manage"    // create, change or delete users of an organisation
 	ActionViewAudit     Action = "audit.view"     // read the audit log
+	ActionHoldView      Action = "hold.view"      // see the evidence holds on a camera's recordings
+	ActionHoldPlace     Action = "hold.place"     // place an evidence hold on a camera's recordings
+	ActionHoldRelease   Action = "hold.release"   // release an evidence hold
 	ActionAdmin         Action = "system.admin"   // installation-wide administration
 )
 
@@ -28,8 +31,8 @@ type Principal struct {
 	TokenID  string `json:"token_id,omitempty"`
 }
 
-// Resource is what an action is about. Kind is "camera", "org", "user" or
-// "system"; OrgID is the owning organisation, when known.
+// Resource is what an action is about. Kind is "camera", "org", "user",
+// "hold" or "system"; OrgID is the owning organisation, when known.
 type Resource struct {
 	Kind  string `json:"kind"`
 	ID    string `json:"id,omitempty"`

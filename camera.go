@@ -15,29 +15,31 @@ import (
 // given inside a stream URL are moved into these fields by Normalize, so no
 // URL that argus stores or logs carries a secret.
 type Camera struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	OrgID         string            `json:"org_id"`
-	Lat           float64           `json:"lat"`
-	Lon           float64           `json:"lon"`
-	Address       string            `json:"address,omitempty"`
-	District      string            `json:"district,omitempty"`
-	Tags          []string          `json:"tags"`
-	StreamURL     string            `json:"stream_url"`
-	SubStreamURL  string            `json:"sub_stream_url,omitempty"`
-	ONVIFURL      string            `json:"onvif_url,omitempty"`
-	Username      string            `json:"username,omitempty"`
-	Password      string            `json:"password,omitempty"`
-	Recording     bool              `json:"recording"`
-	RetentionDays int               `json:"retention_days"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
+	ID             string            `json:"id"`
+	Name           string            `json:"name"`
+	OrgID          string            `json:"org_id"`
+	Lat            float64           `json:"lat"`
+	Lon            float64           `json:"lon"`
+	Address        string            `json:"address,omitempty"`
+	District       string            `json:"district,omitempty"`
+	Tags           []string          `json:"tags"`
+	StreamURL      string            `json:"stream_url"`
+	SubStreamURL   string            `json:"sub_stream_url,omitempty"`
+	ONVIFURL       string            `json:"onvif_url,omitempty"`
+	Username       string            `json:"username,omitempty"`
+	Password       string            `json:"password,omitempty"`
+	Recording      bool              `json:"recording"`
+	RetentionDays  int               `json:"retention_days"`
+	RetentionBytes int64             `json:"retention_bytes,omitempty"` // cap on the bytes of un-held recordings; 0: none
+	Labels         map[string]string `json:"labels,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
 }
 
 // Limits on camera fields.
 const (
 	MaxRetentionDays = 3650
+	MaxQuotaBytes    = 1 << 60 // RetentionBytes and Org.QuotaBytes (1 EiB)
 	MaxTags          = 32
 	MaxLabels        = 32
 	maxTextLen       = 200
@@ -111,6 +113,8 @@ func (c *Camera) Validate() error {
 		return FieldErrorf("district", "district is longer than %d characters", maxTextLen)
 	case c.RetentionDays < 0 || c.RetentionDays > MaxRetentionDays:
 		return FieldErrorf("retention_days", "retention_days %d is outside 0..%d", c.RetentionDays, MaxRetentionDays)
+	case c.RetentionBytes < 0 || c.RetentionBytes > MaxQuotaBytes:
+		return FieldErrorf("retention_bytes", "retention_bytes %d is outside 0..%d", c.RetentionBytes, int64(MaxQuotaBytes))
 	case len(c.Tags) > MaxTags:
 		return FieldErrorf("tags", "more than %d tags", MaxTags)
 	case len(c.Labels) > MaxLabels:

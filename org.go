@@ -36,11 +36,12 @@ func (k OrgKind) Valid() bool {
 // owner) that owns cameras and users. ParentID puts precincts under their
 // department.
 type Org struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Kind      OrgKind   `json:"kind"`
-	ParentID  string    `json:"parent_id,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Kind       OrgKind   `json:"kind"`
+	ParentID   string    `json:"parent_id,omitempty"`
+	QuotaBytes int64     `json:"quota_bytes,omitempty"` // cap on the un-held recordings of its own cameras; 0: none
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Validate checks the fields an organisation must have; it does not check
@@ -60,6 +61,8 @@ func (o *Org) Validate() error {
 		return FieldErrorf("parent_id", "parent_id %q is not a valid id", o.ParentID)
 	case o.ParentID == o.ID:
 		return FieldErrorf("parent_id", "an organisation cannot be its own parent")
+	case o.QuotaBytes < 0 || o.QuotaBytes > MaxQuotaBytes:
+		return FieldErrorf("quota_bytes", "quota_bytes %d is outside 0..%d", o.QuotaBytes, int64(MaxQuotaBytes))
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ type OrgStore interface {
 	Org(ctx context.Context, id string) (*Org, error)
 	// Orgs returns every organisation ordered by id.
 	Orgs(ctx context.Context) ([]*Org, error)
-	// UpdateOrg replaces name, kind and parent. ENOTFOUND if absent;
+	// UpdateOrg replaces name, kind, parent and quota. ENOTFOUND if absent;
 	// EINVALID if the new parent does not exist or would make a cycle.
 	UpdateOrg(ctx context.Context, o *Org) error
 	// DeleteOrg removes an organisation. ENOTFOUND if absent; ECONFLICT while
@@ -110,6 +110,7 @@ type Store interface {
 	CameraStore
 	UserStore
 	TokenStore
+	HoldStore
 	// Ping checks that the store answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.

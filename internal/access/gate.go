@@ -136,6 +136,12 @@ func roleAllows(role argus.Role, action argus.Action) bool {
 		return role == argus.RoleOrgAdmin
 	case argus.ActionViewAudit:
 		return role == argus.RoleOrgAdmin || role == argus.RoleAuditor
+	case argus.ActionHoldView:
+		return role == argus.RoleInvestigator || role == argus.RoleOrgAdmin || role == argus.RoleAuditor
+	case argus.ActionHoldPlace:
+		return role == argus.RoleInvestigator || role == argus.RoleOrgAdmin
+	case argus.ActionHoldRelease:
+		return role == argus.RoleOrgAdmin
 	}
 	return false
 }

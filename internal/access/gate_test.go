@@ -32,16 +32,19 @@ func TestGateMatrix(t *testing.T) {
 	g, rec, _, _ := gateTree(t)
 	allActions := []argus.Action{
 		argus.ActionViewDirectory, argus.ActionLive, argus.ActionPlayback, argus.ActionExport, argus.ActionPTZ,
-		argus.ActionManageCamera, argus.ActionManageOrg, argus.ActionManageUser, argus.ActionViewAudit, argus.ActionAdmin,
+		argus.ActionManageCamera, argus.ActionManageOrg, argus.ActionManageUser, argus.ActionViewAudit,
+		argus.ActionHoldView, argus.ActionHoldPlace, argus.ActionHoldRelease, argus.ActionAdmin,
 	}
 	// What each role may do at all, written out from the specification.
 	roleActions := map[argus.Role][]argus.Action{
-		argus.RoleViewer:       {argus.ActionViewDirectory, argus.ActionLive},
-		argus.RoleOperator:     {argus.ActionViewDirectory, argus.ActionLive, argus.ActionPTZ},
-		argus.RoleInvestigator: {argus.ActionViewDirectory, argus.ActionLive, argus.ActionPTZ, argus.ActionPlayback, argus.ActionExport},
+		argus.RoleViewer:   {argus.ActionViewDirectory, argus.ActionLive},
+		argus.RoleOperator: {argus.ActionViewDirectory, argus.ActionLive, argus.ActionPTZ},
+		argus.RoleInvestigator: {argus.ActionViewDirectory, argus.ActionLive, argus.ActionPTZ, argus.ActionPlayback, argus.ActionExport,
+			argus.ActionHoldView, argus.ActionHoldPlace},
 		argus.RoleOrgAdmin: {argus.ActionViewDirectory, argus.ActionLive, argus.ActionPTZ, argus.ActionPlayback, argus.ActionExport,
-			argus.ActionManageCamera, argus.ActionManageUser, argus.ActionManageOrg, argus.ActionViewAudit},
-		argus.RoleAuditor: {argus.ActionViewDirectory, argus.ActionViewAudit},
+			argus.ActionManageCamera, argus.ActionManageUser, argus.ActionManageOrg, argus.ActionViewAudit,
+			argus.ActionHoldView, argus.ActionHoldPlace, argus.ActionHoldRelease},
+		argus.RoleAuditor: {argus.ActionViewDirectory, argus.ActionViewAudit, argus.ActionHoldView},
 		argus.RoleAdmin:   allActions,
 	}
 	// Where the resource is, seen from police, and the reason a permitted

@@ -150,6 +150,18 @@ func (e *env) addCamera(id, org string, lat, lon float64, tags ...string) *argus
 	return c
 }
 
+// addHold places a hold on an hour of a camera's recordings directly, as
+// the admin.
+func (e *env) addHold(id, camera string) *argus.Hold {
+	e.t.Helper()
+	from := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	h := &argus.Hold{ID: id, CameraID: camera, From: from, To: from.Add(time.Hour), Reason: "case " + id, CreatedBy: "admin"}
+	if err := e.db.CreateHold(e.t.Context(), h); err != nil {
+		e.t.Fatal(err)
+	}
+	return h
+}
+
 // response is one HTTP answer.
 type response struct {
 	status int
@@ -229,8 +241,9 @@ func (e *env) call(method, path, user string, body any) response {
 	return response{status: resp.StatusCode, header: resp.Header, body: raw}
 }
 
-// snapshot renders everything the store holds, except token use times, so
-// that a test can assert a failed request changed nothing.
+// snapshot renders everything the store holds, evidence holds included,
+// except token use times, so that a test can assert a failed request
+// changed nothing.
 func (e *env) snapshot() string {
 	e.t.Helper()
 	ctx := e.t.Context()
@@ -271,6 +284,13 @@ func (e *env) snapshot() string {
 		if after = page.Next; after == "" {
 			break
 		}
+	}
+	holds, err := e.db.Holds(ctx, argus.HoldFilter{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, h := range holds {
+		fmt.Fprintf(&b, "hold %+v\n", *h)
 	}
 	return b.String()
 }

@@ -29,6 +29,19 @@ func TestInvalidRequests(t *testing.T) {
 	e.addCamera("cam-1", "police", 40.7, -74.0)
 	e.addCamera("cam-fire", "fire", 40.7, -74.0)
 	expiring := e.addUser("temp", argus.RoleAdmin, "system")
+	e.addHold("hold-1", "cam-1")
+	e.addHold("hold-fire", "cam-fire")
+	e.addHold("hold-done", "cam-1")
+	if _, err := e.db.ReleaseHold(t.Context(), "hold-done", "admin", "case closed"); err != nil {
+		t.Fatal(err)
+	}
+	hold := func(change func(map[string]any)) map[string]any {
+		h := map[string]any{"camera_id": "cam-1", "from": "2026-03-01T10:00:00Z", "to": "2026-03-01T11:00:00Z", "reason": "case 17"}
+		if change != nil {
+			change(h)
+		}
+		return h
+	}
 
 	for _, tc := range []struct {
 		name         string
@@ -191,6 +204,78 @@ func TestInvalidRequests(t *testing.T) {
 			status: 400, code: argus.EINVALID, field: "expires_in_days", msg: "expires_in_days 1000 is outside 1..366"},
 		{name: "token without name", method: "POST", path: "/api/v1/tokens", user: "viewer", body: `{}`,
 			status: 400, code: argus.EINVALID, field: "name", msg: "name is required"},
+
+		// Quotas.
+		{name: "negative camera byte quota", method: "POST", path: "/api/v1/cameras", user: "admin", body: goodCamera(func(c map[string]any) { c["retention_bytes"] = -1 }),
+			status: 400, code: argus.EINVALID, field: "retention_bytes", msg: "retention_bytes -1 is outside 0..1152921504606846976"},
+		{name: "negative org quota", method: "PUT", path: "/api/v1/orgs/precinct-1", user: "admin", body: `{"name":"P1","kind":"police","parent_id":"police","quota_bytes":-5}`,
+			status: 400, code: argus.EINVALID, field: "quota_bytes", msg: "quota_bytes -5 is outside 0..1152921504606846976"},
+
+		// Evidence holds.
+		{name: "hold with a reversed range", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["to"] = "2026-03-01T09:00:00Z" }),
+			status: 400, code: argus.EINVALID, field: "to", msg: "to 2026-03-01T09:00:00Z is not after from 2026-03-01T10:00:00Z"},
+		{name: "hold with an empty range", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["to"] = h["from"] }),
+			status: 400, code: argus.EINVALID, field: "to", msg: "to 2026-03-01T10:00:00Z is not after from 2026-03-01T10:00:00Z"},
+		{name: "hold without from", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { delete(h, "from") }),
+			status: 400, code: argus.EINVALID, field: "from", msg: "from is required"},
+		{name: "hold over ten years", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["from"] = "2000-01-01T00:00:00Z" }),
+			status: 400, code: argus.EINVALID, field: "to", msg: "a hold covers at most 3650 days"},
+		{name: "hold before 1970", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["from"] = "1969-07-20T20:17:00Z" }),
+			status: 400, code: argus.EINVALID, field: "from", msg: "from 1969-07-20T20:17:00Z is outside 1970..9999"},
+		{name: "hold with a bad time", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["from"] = 1740823200 }),
+			status: 400, code: argus.EINVALID, field: "from", msg: "from must be a string, not number"},
+		{name: "hold with a malformed time", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["to"] = "2026-03-01 11:00" }),
+			status: 400, code: argus.EINVALID, field: "to", msg: `to must be an RFC 3339 time such as 2026-03-01T10:00:00Z, not "2026-03-01 11:00"`},
+		{name: "hold without reason", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["reason"] = "   " }),
+			status: 400, code: argus.EINVALID, field: "reason", msg: "reason is required"},
+		{name: "hold reason too long", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["reason"] = strings.Repeat("r", 1001) }),
+			status: 400, code: argus.EINVALID, field: "reason", msg: "reason is longer than 1000 characters"},
+		{name: "hold on an unknown camera", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["camera_id"] = "cam-404" }),
+			status: 400, code: argus.EINVALID, field: "camera_id", msg: `camera "cam-404" does not exist`},
+		{name: "hold on an invisible camera", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["camera_id"] = "cam-fire" }),
+			status: 400, code: argus.EINVALID, field: "camera_id", msg: `camera "cam-fire" does not exist`},
+		{name: "hold with a malformed camera id", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["camera_id"] = "Cam 1" }),
+			status: 400, code: argus.EINVALID, field: "camera_id", msg: `camera_id "Cam 1" is not a valid id`},
+		{name: "hold with an unknown field", method: "POST", path: "/api/v1/holds", user: "investigator", body: hold(func(h map[string]any) { h["until"] = "x" }),
+			status: 400, code: argus.EINVALID, field: "until", msg: `unknown field "until"`},
+		{name: "hold placed by an operator", method: "POST", path: "/api/v1/holds", user: "operator", body: hold(nil),
+			status: 403, code: argus.EFORBIDDEN, msg: "hold.place is not allowed: role does not allow the action"},
+		{name: "hold placed by an auditor", method: "POST", path: "/api/v1/holds", user: "auditor", body: hold(nil),
+			status: 403, code: argus.EFORBIDDEN, msg: "hold.place is not allowed: role does not allow the action"},
+		{name: "hold without auth", method: "POST", path: "/api/v1/holds", user: "", body: hold(nil),
+			status: 401, code: argus.EUNAUTHORIZED, msg: "authentication required: send Authorization: Bearer <token>"},
+		{name: "holds listed without auth", method: "GET", path: "/api/v1/holds", user: "",
+			status: 401, code: argus.EUNAUTHORIZED, msg: "authentication required: send Authorization: Bearer <token>"},
+		{name: "holds listed by a viewer", method: "GET", path: "/api/v1/holds", user: "viewer",
+			status: 403, code: argus.EFORBIDDEN, msg: "hold.view is not allowed: role does not allow the action"},
+		{name: "holds listed with a bad active", method: "GET", path: "/api/v1/holds?active=yes-ish", user: "auditor",
+			status: 400, code: argus.EINVALID, field: "active", msg: `active must be true or false, not "yes-ish"`},
+		{name: "holds listed with a bad camera", method: "GET", path: "/api/v1/holds?camera_id=CAM", user: "auditor",
+			status: 400, code: argus.EINVALID, field: "camera_id", msg: `camera_id "CAM" is not a valid id`},
+		{name: "holds listed with a bad time", method: "GET", path: "/api/v1/holds?from=yesterday", user: "auditor",
+			status: 400, code: argus.EINVALID, field: "from", msg: `from must be an RFC 3339 time such as 2026-03-01T10:00:00Z, not "yesterday"`},
+		{name: "holds listed with a reversed range", method: "GET", path: "/api/v1/holds?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", user: "auditor",
+			status: 400, code: argus.EINVALID, field: "to", msg: "to must be after from"},
+		{name: "hold read by a viewer", method: "GET", path: "/api/v1/holds/hold-1", user: "viewer",
+			status: 403, code: argus.EFORBIDDEN, msg: "hold.view is not allowed: role does not allow the action"},
+		{name: "invisible hold", method: "GET", path: "/api/v1/holds/hold-fire", user: "orgadmin",
+			status: 404, code: argus.ENOTFOUND, msg: `hold "hold-fire" not found`},
+		{name: "missing hold", method: "GET", path: "/api/v1/holds/hold-404", user: "admin",
+			status: 404, code: argus.ENOTFOUND, msg: `hold "hold-404" not found`},
+		{name: "release without reason", method: "POST", path: "/api/v1/holds/hold-1/release", user: "orgadmin", body: `{}`,
+			status: 400, code: argus.EINVALID, field: "reason", msg: "reason is required"},
+		{name: "release by an investigator", method: "POST", path: "/api/v1/holds/hold-1/release", user: "investigator", body: `{"reason":"done"}`,
+			status: 403, code: argus.EFORBIDDEN, msg: "hold.release is not allowed: role does not allow the action"},
+		{name: "release by an auditor", method: "POST", path: "/api/v1/holds/hold-1/release", user: "auditor", body: `{"reason":"done"}`,
+			status: 403, code: argus.EFORBIDDEN, msg: "hold.release is not allowed: role does not allow the action"},
+		{name: "release of an invisible hold", method: "POST", path: "/api/v1/holds/hold-fire/release", user: "orgadmin", body: `{"reason":"done"}`,
+			status: 404, code: argus.ENOTFOUND, msg: `hold "hold-fire" not found`},
+		{name: "release twice", method: "POST", path: "/api/v1/holds/hold-done/release", user: "orgadmin", body: `{"reason":"again"}`,
+			status: 409, code: argus.ECONFLICT},
+		{name: "release without auth", method: "POST", path: "/api/v1/holds/hold-1/release", user: "", body: `{"reason":"done"}`,
+			status: 401, code: argus.EUNAUTHORIZED, msg: "authentication required: send Authorization: Bearer <token>"},
+		{name: "hold deleted", method: "DELETE", path: "/api/v1/holds/hold-1", user: "admin",
+			status: 405, code: "method_not_allowed", msg: "method DELETE is not allowed here; use GET"},
 
 		// Last: the clock moves past the temp user's token lifetime.
 		{name: "expired token", method: "POST", path: "/api/v1/cameras", user: "Bearer " + expiring, body: goodCamera(nil), advance: 25 * time.Hour,

@@ -135,7 +135,7 @@ func (g *schemaGen) ref(t reflect.Type) (map[string]any, error) {
 		t = t.Elem()
 	}
 	switch t {
-	case reflect.TypeFor[time.Time]():
+	case reflect.TypeFor[time.Time](), reflect.TypeFor[rfc3339]():
 		return map[string]any{"type": "string", "format": "date-time"}, nil
 	case reflect.TypeFor[argus.Role]():
 		return map[string]any{"type": "string", "enum": argus.Roles}, nil

@@ -123,6 +123,21 @@ func routeTable() []route {
 		{method: "DELETE", path: "/api/v1/cameras/{id}", id: "deleteCamera", tag: "cameras", summary: "Remove a camera.",
 			status: 204, handle: (*Server).deleteCamera},
 
+		{method: "POST", path: "/api/v1/holds", id: "createHold", tag: "holds", summary: "Place an evidence hold on a camera's recordings from..to; retention never deletes them while it lasts.",
+			request: typeOf[holdRequest](), response: typeOf[argus.Hold](), status: 201, handle: (*Server).createHold},
+		{method: "GET", path: "/api/v1/holds", id: "listHolds", tag: "holds", summary: "Evidence holds of the organisations the caller may see, newest first.",
+			query: []param{
+				{name: "camera_id", typ: "string", desc: "keep the holds of this camera"},
+				{name: "active", typ: "boolean", desc: "true: keep the holds not yet released"},
+				{name: "from", typ: "string", desc: "keep the holds whose range ends after this RFC 3339 time"},
+				{name: "to", typ: "string", desc: "keep the holds whose range starts before this RFC 3339 time"},
+			},
+			response: typeOf[holdList](), status: 200, handle: (*Server).listHolds},
+		{method: "GET", path: "/api/v1/holds/{id}", id: "getHold", tag: "holds", summary: "One evidence hold.",
+			response: typeOf[argus.Hold](), status: 200, handle: (*Server).getHold},
+		{method: "POST", path: "/api/v1/holds/{id}/release", id: "releaseHold", tag: "holds", summary: "Release an evidence hold; it is kept, with who released it, when and why.",
+			request: typeOf[releaseRequest](), response: typeOf[argus.Hold](), status: 200, handle: (*Server).releaseHold},
+
 		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
 			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},
 			response: typeOf[userList](), status: 200, handle: (*Server).listUsers},

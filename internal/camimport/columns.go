@@ -34,6 +34,7 @@ const (
 	colPassword
 	colRecording
 	colRetention
+	colRetentionBytes
 	colLabels
 	numCols
 )
@@ -43,7 +44,7 @@ const (
 func Columns() []string {
 	return []string{
 		"id", "name", "org_id", "lat", "lon", "address", "district", "tags", "stream_url",
-		"sub_stream_url", "onvif_url", "username", "password", "recording", "retention_days", "labels",
+		"sub_stream_url", "onvif_url", "username", "password", "recording", "retention_days", "retention_bytes", "labels",
 	}
 }
 
@@ -156,6 +157,11 @@ func (l *layout) camera(rec []string) (*argus.Camera, *argus.Error) {
 	if v := cell[colRetention]; v != "" {
 		if cam.RetentionDays, err = strconv.Atoi(v); err != nil {
 			return nil, argus.FieldErrorf("retention_days", "retention_days %q is not a whole number of days", clip(v))
+		}
+	}
+	if v := cell[colRetentionBytes]; v != "" {
+		if cam.RetentionBytes, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, argus.FieldErrorf("retention_bytes", "retention_bytes %q is not a whole number of bytes", clip(v))
 		}
 	}
 	var lerr *argus.Error

@@ -212,6 +212,16 @@ func TestImportErrors(t *testing.T) {
 			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "retention_days", Code: argus.EINVALID, Message: "retention_days 4000 is outside 0..3650"}},
 		},
 		{
+			name:  "byte quota not a number",
+			input: "id,name,org_id,lat,lon,stream_url,retention_bytes\ncam-1,One,city,1,2,rtsp://h/s,0\ncam-2,Two,city,1,2,rtsp://h/s,2TiB\ncam-3,Three,city,1,2,rtsp://h/s,1024\n",
+			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "retention_bytes", Code: argus.EINVALID, Message: `retention_bytes "2TiB" is not a whole number of bytes`}},
+		},
+		{
+			name:  "byte quota negative",
+			input: "id,name,org_id,lat,lon,stream_url,retention_bytes\ncam-1,One,city,1,2,rtsp://h/s,\ncam-2,Two,city,1,2,rtsp://h/s,-1\ncam-3,Three,city,1,2,rtsp://h/s,1024\n",
+			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "retention_bytes", Code: argus.EINVALID, Message: "retention_bytes -1 is outside 0..1152921504606846976"}},
+		},
+		{
 			name:  "bad tag",
 			input: file(row("cam-2", map[string]string{"tags": "park;two words"})),
 			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "tags", Code: argus.EINVALID, Message: `tag "two words" must be 1-48 characters of a-z, 0-9, ':', '_', '.' or '-'`}},
@@ -328,13 +338,13 @@ func TestImport(t *testing.T) {
 		},
 		{
 			name: "every column, BOM and CRLF",
-			input: "\ufeffid,name,org_id,lat,lon,address,district,tags,stream_url,sub_stream_url,onvif_url,username,password,recording,retention_days,labels\r\n" +
-				"cam-full,\"Park, north gate\",pct-1,40.5,-74.1,\"1 Main St\",Old Town, Park ; PTZ;park,rtsps://10.0.0.2:322/main,rtsp://10.0.0.2/sub,http://10.0.0.2/onvif/device_service,admin, secret ,no,7, vendor = axis ;model=p3265;;\r\n",
+			input: "\ufeffid,name,org_id,lat,lon,address,district,tags,stream_url,sub_stream_url,onvif_url,username,password,recording,retention_days,retention_bytes,labels\r\n" +
+				"cam-full,\"Park, north gate\",pct-1,40.5,-74.1,\"1 Main St\",Old Town, Park ; PTZ;park,rtsps://10.0.0.2:322/main,rtsp://10.0.0.2/sub,http://10.0.0.2/onvif/device_service,admin, secret ,no,7, 2199023255552 , vendor = axis ;model=p3265;;\r\n",
 			want: []argus.Camera{{ID: "cam-full", Name: "Park, north gate", OrgID: "pct-1", Lat: 40.5, Lon: -74.1,
 				Address: "1 Main St", District: "Old Town", Tags: []string{"park", "ptz"},
 				StreamURL: "rtsps://10.0.0.2:322/main", SubStreamURL: "rtsp://10.0.0.2/sub",
 				ONVIFURL: "http://10.0.0.2/onvif/device_service", Username: "admin", Password: " secret ",
-				Recording: false, RetentionDays: 7, Labels: map[string]string{"vendor": "axis", "model": "p3265"}}},
+				Recording: false, RetentionDays: 7, RetentionBytes: 2 << 40, Labels: map[string]string{"vendor": "axis", "model": "p3265"}}},
 		},
 		{
 			name:  "credentials in the url are lifted",

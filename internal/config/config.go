@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"argus/internal/retention"
 )
 
 // Config is the whole configuration of an argus node. Field comments are the
@@ -35,6 +37,9 @@ type Config struct {
 	Auth Auth `yaml:"auth"`
 	// Credentials configures how camera credentials are encrypted at rest.
 	Credentials Credentials `yaml:"credentials"`
+	// Recording configures the recordings' disk: its free-space floor and
+	// the retention sweeper.
+	Recording Recording `yaml:"recording"`
 }
 
 // Log configures logging.
@@ -71,6 +76,25 @@ type Credentials struct {
 	KeyFile string `yaml:"key_file"`
 }
 
+// Recording configures retention of the recordings (docs/retention.md).
+type Recording struct {
+	// MinFree is the free space the recordings' disk keeps: a percentage of
+	// the disk ("5%") or a size ("20GiB", "500MB"). Below it the oldest
+	// recordings not under an evidence hold are deleted, whatever their
+	// retention, and a storage.pressure event is raised.
+	MinFree string `yaml:"min_free"`
+	// SweepInterval is how often retention runs: deletes recordings past
+	// their camera's days, over a camera's or an organisation's byte quota,
+	// or to keep MinFree.
+	SweepInterval time.Duration `yaml:"sweep_interval"`
+	// SegmentDuration is the target length of a recorded segment file: a
+	// segment ends at the first keyframe after it (docs/record.md).
+	SegmentDuration time.Duration `yaml:"segment_duration"`
+	// FragmentDuration bounds a fragment inside a segment, and so what a
+	// killed recorder can lose.
+	FragmentDuration time.Duration `yaml:"fragment_duration"`
+}
+
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
@@ -79,6 +103,7 @@ func Default() Config {
 		HTTP:        HTTP{Listen: "127.0.0.1:8080"},
 		Auth:        Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour},
 		Credentials: Credentials{KeyFile: "keys/credentials.key"},
+		Recording:   Recording{MinFree: "5%", SweepInterval: time.Minute, SegmentDuration: time.Minute, FragmentDuration: time.Second},
 	}
 }
 
@@ -221,6 +246,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("auth.api_token_ttl: %s is outside 1h..43800h", c.Auth.APITokenTTL)
 	case strings.TrimSpace(c.Credentials.KeyFile) == "":
 		return errors.New("credentials.key_file: must not be empty")
+	case c.Recording.SweepInterval < time.Second || c.Recording.SweepInterval > 24*time.Hour:
+		return fmt.Errorf("recording.sweep_interval: %s is outside 1s..24h", c.Recording.SweepInterval)
+	case c.Recording.SegmentDuration < time.Second || c.Recording.SegmentDuration > 30*time.Minute:
+		return fmt.Errorf("recording.segment_duration: %s is outside 1s..30m", c.Recording.SegmentDuration)
+	case c.Recording.FragmentDuration < 100*time.Millisecond || c.Recording.FragmentDuration > c.Recording.SegmentDuration:
+		return fmt.Errorf("recording.fragment_duration: %s is outside 100ms..segment_duration", c.Recording.FragmentDuration)
+	}
+	if _, err := retention.ParseFloor(c.Recording.MinFree); err != nil {
+		return fmt.Errorf("recording.min_free: %w", err)
 	}
 	if err := checkHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)

@@ -33,7 +33,8 @@ func TestLoadLayers(t *testing.T) {
 	if err := os.WriteFile(path, []byte("data: /srv/argus\nhttp:\n  listen: 0.0.0.0:9000\nlog:\n  level: debug\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path, []string{"ARGUS_HTTP_LISTEN=127.0.0.1:7000", "ARGUS_AUTH_SESSION_TTL=2h", "ARGUS_HTTP_METRICS_PUBLIC=true", "ARGUS_ADMIN_PASSWORD=ignored", "HOME=/root"})
+	cfg, err := config.Load(path, []string{"ARGUS_HTTP_LISTEN=127.0.0.1:7000", "ARGUS_AUTH_SESSION_TTL=2h", "ARGUS_HTTP_METRICS_PUBLIC=true", "ARGUS_ADMIN_PASSWORD=ignored", "HOME=/root",
+		"ARGUS_RECORDING_MIN_FREE=20GiB", "ARGUS_RECORDING_SWEEP_INTERVAL=30s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +43,9 @@ func TestLoadLayers(t *testing.T) {
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:7000" || cfg.Auth.SessionTTL != 2*time.Hour || !cfg.HTTP.MetricsPublic {
 		t.Errorf("environment did not win over the file: %+v", cfg)
+	}
+	if cfg.Recording.MinFree != "20GiB" || cfg.Recording.SweepInterval != 30*time.Second {
+		t.Errorf("recording settings from the environment not applied: %+v", cfg.Recording)
 	}
 	if cfg.Log.Format != "auto" {
 		t.Errorf("unset value lost its default: %q", cfg.Log.Format)
@@ -70,6 +74,10 @@ func TestConfErrors(t *testing.T) {
 		{"bad env bool", "", []string{"ARGUS_HTTP_METRICS_PUBLIC=maybe"}, `environment: ARGUS_HTTP_METRICS_PUBLIC: "maybe" is not true or false`},
 		{"bad env duration", "", []string{"ARGUS_AUTH_SESSION_TTL=soon"}, `environment: ARGUS_AUTH_SESSION_TTL: "soon" is not a duration`},
 		{"empty key file", "credentials:\n  key_file: ''\n", nil, "credentials.key_file: must not be empty"},
+		{"bad min free", "recording:\n  min_free: lots\n", nil, `recording.min_free: "lots" is not a size (e.g. 2GiB, 500MB, 1048576) or a percentage (e.g. 5%)`},
+		{"min free of the whole disk", "recording:\n  min_free: 100%\n", nil, `recording.min_free: "100%" is not a percentage in 0..100 (e.g. 5%)`},
+		{"bad min free from env", "", []string{"ARGUS_RECORDING_MIN_FREE=-1GB"}, `recording.min_free: "-1GB" is not a size`},
+		{"sweep too often", "recording:\n  sweep_interval: 10ms\n", nil, "recording.sweep_interval: 10ms is outside 1s..24h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "argus.yml")

@@ -13,6 +13,7 @@ import (
 	"argus/internal/hub"
 	"argus/internal/ingest"
 	"argus/internal/record"
+	"argus/internal/retention"
 	"argus/internal/segment/fsstore"
 )
 
@@ -23,6 +24,7 @@ type media struct {
 	hub      *hub.Hub
 	segments *fsstore.Store
 	recorder *record.Manager
+	sweeper  *retention.Sweeper
 }
 
 func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger *slog.Logger, reg prometheus.Registerer) (*media, error) {
@@ -59,9 +61,13 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 		return nil, fmt.Errorf("stream hub: %w", err)
 	}
 	rec, err := record.NewManager(record.ManagerConfig{
-		Hub:        h,
-		Segments:   segments,
-		Cameras:    store,
+		Hub:      h,
+		Segments: segments,
+		Cameras:  store,
+		Writer: record.Options{
+			SegmentDuration:  cfg.Recording.SegmentDuration,
+			FragmentDuration: cfg.Recording.FragmentDuration,
+		},
 		Logger:     logger.With("role", "record"),
 		Registerer: reg,
 	})
@@ -69,7 +75,33 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 		_ = h.Close()
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
-	return &media{ingest: ing, hub: h, segments: segments, recorder: rec}, nil
+	floor, err := retention.ParseFloor(cfg.Recording.MinFree)
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("recording.min_free: %w", err)
+	}
+	sw, err := retention.New(retention.Config{
+		Segments:  segments,
+		Directory: store,
+		Holds:     store,
+		Root:      cfg.RecordingsDir(),
+		Floor:     floor,
+		Interval:  cfg.Recording.SweepInterval,
+		Logger:    logger.With("role", "retention"),
+		Events: func(e retention.Event) {
+			level := slog.LevelInfo
+			if e.Type == "storage.pressure" {
+				level = slog.LevelWarn
+			}
+			logger.Log(context.Background(), level, "storage event", "type", e.Type, "camera", e.Camera, "rule", e.Rule, "segments", e.Segments, "bytes", e.Bytes)
+		},
+		Registerer: reg,
+	})
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	return &media{ingest: ing, hub: h, segments: segments, recorder: rec, sweeper: sw}, nil
 }
 
 // resolver reads a camera's stream from the directory before every
@@ -85,13 +117,19 @@ func resolver(store argus.CameraStore) ingest.Resolver {
 	}
 }
 
-// run records until ctx ends; then every recorder finishes its segment. A
-// node without the media core returns at once.
+// run records and enforces retention until ctx ends; then every recorder
+// finishes its segment. A node without the media core returns at once.
 func (m *media) run(ctx context.Context) error {
 	if m == nil {
 		return nil
 	}
-	return m.recorder.Run(ctx)
+	swDone := make(chan error, 1)
+	go func() { swDone <- m.sweeper.Run(ctx) }()
+	err := m.recorder.Run(ctx)
+	if serr := <-swDone; serr != nil && !errors.Is(serr, context.Canceled) {
+		err = errors.Join(err, fmt.Errorf("retention: %w", serr))
+	}
+	return err
 }
 
 // close stops every source; call it after run returned.

@@ -17,8 +17,8 @@ func (db *DB) CreateOrg(ctx context.Context, o *argus.Org) error {
 	now := db.stamp()
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO orgs (id, name, kind, parent_id, created_at) VALUES (?, ?, ?, ?, ?)`,
-			o.ID, o.Name, string(o.Kind), nullString(o.ParentID), micros(now))
+			`INSERT INTO orgs (id, name, kind, parent_id, quota_bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			o.ID, o.Name, string(o.Kind), nullString(o.ParentID), o.QuotaBytes, micros(now))
 		return constraint(err, "organisation", "parent_id", parentMissing(o.ParentID))
 	})
 	if err != nil {
@@ -30,12 +30,12 @@ func (db *DB) CreateOrg(ctx context.Context, o *argus.Org) error {
 
 func parentMissing(id string) string { return fmt.Sprintf("parent organisation %q does not exist", id) }
 
-const orgCols = `id, name, kind, coalesce(parent_id, ''), created_at`
+const orgCols = `id, name, kind, coalesce(parent_id, ''), quota_bytes, created_at`
 
 func scanOrg(row interface{ Scan(...any) error }) (*argus.Org, error) {
 	var o argus.Org
 	var created int64
-	if err := row.Scan(&o.ID, &o.Name, &o.Kind, &o.ParentID, &created); err != nil {
+	if err := row.Scan(&o.ID, &o.Name, &o.Kind, &o.ParentID, &o.QuotaBytes, &created); err != nil {
 		return nil, err
 	}
 	o.CreatedAt = fromMicros(created)
@@ -75,7 +75,7 @@ func (db *DB) Orgs(ctx context.Context) ([]*argus.Org, error) {
 	return orgs, nil
 }
 
-// UpdateOrg replaces the name, kind and parent of o and fills in its
+// UpdateOrg replaces the name, kind, parent and quota of o and fills in its
 // CreatedAt.
 func (db *DB) UpdateOrg(ctx context.Context, o *argus.Org) error {
 	if err := o.Validate(); err != nil {
@@ -101,8 +101,8 @@ func (db *DB) UpdateOrg(ctx context.Context, o *argus.Org) error {
 		}
 		var created int64
 		err := tx.QueryRowContext(ctx,
-			`UPDATE orgs SET name = ?, kind = ?, parent_id = ? WHERE id = ? RETURNING created_at`,
-			o.Name, string(o.Kind), nullString(o.ParentID), o.ID).Scan(&created)
+			`UPDATE orgs SET name = ?, kind = ?, parent_id = ?, quota_bytes = ? WHERE id = ? RETURNING created_at`,
+			o.Name, string(o.Kind), nullString(o.ParentID), o.QuotaBytes, o.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("organisation", o.ID)
 		}

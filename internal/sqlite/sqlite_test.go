@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"argus"
 	"argus/internal/secret"
@@ -182,4 +183,48 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("Open of a newer schema = %v, want a refusal", err)
 		}
 	})
+}
+
+// TestMigrateFromV1 opens a database made by the first schema, with data in
+// it, and checks that the upgrade keeps the rows and gives them no quota.
+func TestMigrateFromV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "argus.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		string(v1),
+		`PRAGMA user_version = 1`,
+		`INSERT INTO orgs (id, name, kind, created_at) VALUES ('a', 'A', 'city', 0)`,
+		`INSERT INTO cameras (id, org_id, name, lat, lon, cell, address, district, tags, stream_url, sub_stream_url,
+			onvif_url, recording, retention_days, created_at, updated_at)
+			VALUES ('cam-1', 'a', 'One', 1, 1, 0, '', '', '[]', 'rtsp://10.0.0.1/s', '', '', 1, 30, 0, 0)`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("build a version 1 database: %v", err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := openTest(t, path)
+	ctx := t.Context()
+	o, err := db.Org(ctx, "a")
+	if err != nil || o.QuotaBytes != 0 {
+		t.Fatalf("org after migration = %+v, %v; want it kept with no quota", o, err)
+	}
+	c, err := db.Camera(ctx, "cam-1")
+	if err != nil || c.RetentionDays != 30 || c.RetentionBytes != 0 {
+		t.Fatalf("camera after migration = %+v, %v; want it kept with no byte quota", c, err)
+	}
+	h := &argus.Hold{ID: "hold-1", CameraID: "cam-1", From: time.Unix(100, 0), To: time.Unix(200, 0), Reason: "case", CreatedBy: "u"}
+	if err := db.CreateHold(ctx, h); err != nil || h.OrgID != "a" {
+		t.Fatalf("CreateHold after migration: %v (org %q)", err, h.OrgID)
+	}
 }

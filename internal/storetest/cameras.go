@@ -24,7 +24,7 @@ func testCameras(t *testing.T, s argus.Store) {
 		Address: "1 Main St", District: "downtown", Tags: []string{"PTZ", "traffic", "ptz"},
 		StreamURL:    "rtsp://admin:s3cret-pw@10.0.0.2:554/main",
 		SubStreamURL: "rtsp://10.0.0.2:554/sub", ONVIFURL: "http://10.0.0.2/onvif/device_service",
-		Recording: true, RetentionDays: 14, Labels: map[string]string{"vendor": "acme", "pole": "17"},
+		Recording: true, RetentionDays: 14, RetentionBytes: 500 << 30, Labels: map[string]string{"vendor": "acme", "pole": "17"},
 	}
 	must(t, s.CreateCamera(ctx, full))
 	if full.CreatedAt.IsZero() || !full.UpdatedAt.Equal(full.CreatedAt) {
@@ -68,7 +68,7 @@ func testCameras(t *testing.T, s argus.Store) {
 	up := *got
 	up.Name, up.OrgID, up.Lat, up.Lon = "Moved", "a", -33.8, 151.3
 	up.Tags, up.Labels = []string{"new"}, map[string]string{"k": "v"}
-	up.Username, up.Password, up.Recording, up.RetentionDays = "viewer", "pw2", false, 0
+	up.Username, up.Password, up.Recording, up.RetentionDays, up.RetentionBytes = "viewer", "pw2", false, 0, 1<<40
 	must(t, s.UpdateCamera(ctx, &up))
 	if !up.CreatedAt.Equal(bare.CreatedAt) || up.UpdatedAt.Before(bare.UpdatedAt) {
 		t.Fatalf("UpdateCamera set CreatedAt %v UpdatedAt %v; created %v", up.CreatedAt, up.UpdatedAt, bare.CreatedAt)
@@ -131,6 +131,12 @@ func testCameraErrors(t *testing.T, s argus.Store) {
 		{"create bad retention", func() error {
 			return s.CreateCamera(ctx, with(func(c *argus.Camera) { c.RetentionDays = -1 }))
 		}, argus.EINVALID, "retention_days"},
+		{"create negative byte quota", func() error {
+			return s.CreateCamera(ctx, with(func(c *argus.Camera) { c.RetentionBytes = -1 }))
+		}, argus.EINVALID, "retention_bytes"},
+		{"update byte quota too large", func() error {
+			return s.UpdateCamera(ctx, update(func(c *argus.Camera) { c.RetentionBytes = argus.MaxQuotaBytes + 1 }))
+		}, argus.EINVALID, "retention_bytes"},
 		{"get missing", func() error { _, err := s.Camera(ctx, "nope"); return err }, argus.ENOTFOUND, ""},
 		{"update missing", func() error { return s.UpdateCamera(ctx, camera("nope", "a", 1, 1)) }, argus.ENOTFOUND, ""},
 		{"update unknown org", func() error { return s.UpdateCamera(ctx, update(func(c *argus.Camera) { c.OrgID = "nope" })) }, argus.EINVALID, "org_id"},

@@ -36,11 +36,23 @@ func testOrgs(t *testing.T, s argus.Store) {
 		t.Fatalf("Orgs = %v, want %v", got, want)
 	}
 
-	up := &argus.Org{ID: "pd-14", Name: "Precinct 14", Kind: argus.OrgCity, ParentID: "city"}
+	if got.QuotaBytes != 0 {
+		t.Fatalf("new Org has quota %d, want 0 (none)", got.QuotaBytes)
+	}
+	quoted := org("pd-9", "pd")
+	quoted.QuotaBytes = 80 << 40
+	must(t, s.CreateOrg(ctx, quoted))
+	if got, err := s.Org(ctx, "pd-9"); err != nil || got.QuotaBytes != 80<<40 {
+		t.Fatalf("Org(pd-9) = %+v, %v; want quota %d", got, err, 80<<40)
+	}
+	must(t, s.DeleteOrg(ctx, "pd-9"))
+
+	up := &argus.Org{ID: "pd-14", Name: "Precinct 14", Kind: argus.OrgCity, ParentID: "city", QuotaBytes: 1 << 40}
 	must(t, s.UpdateOrg(ctx, up))
 	got, err = s.Org(ctx, "pd-14")
 	must(t, err)
-	if got.Name != "Precinct 14" || got.Kind != argus.OrgCity || got.ParentID != "city" || !got.CreatedAt.Equal(all[2].CreatedAt) {
+	if got.Name != "Precinct 14" || got.Kind != argus.OrgCity || got.ParentID != "city" || got.QuotaBytes != 1<<40 ||
+		!got.CreatedAt.Equal(all[2].CreatedAt) {
 		t.Fatalf("after update Org = %+v", got)
 	}
 	up.ParentID = ""
@@ -98,6 +110,12 @@ func testOrgErrors(t *testing.T, s argus.Store) {
 		{"update cycle through child", func() error { return s.UpdateOrg(ctx, org("a", "b")) }, argus.EINVALID, "parent_id"},
 		{"update cycle through grandchild", func() error { return s.UpdateOrg(ctx, org("a", "c")) }, argus.EINVALID, "parent_id"},
 		{"update own parent", func() error { return s.UpdateOrg(ctx, org("a", "a")) }, argus.EINVALID, "parent_id"},
+		{"create negative quota", func() error {
+			return s.CreateOrg(ctx, &argus.Org{ID: "x", Name: "x", Kind: argus.OrgCity, QuotaBytes: -1})
+		}, argus.EINVALID, "quota_bytes"},
+		{"update quota too large", func() error {
+			return s.UpdateOrg(ctx, &argus.Org{ID: "a", Name: "a", Kind: argus.OrgCity, QuotaBytes: argus.MaxQuotaBytes + 1})
+		}, argus.EINVALID, "quota_bytes"},
 		{"update invalid name", func() error {
 			return s.UpdateOrg(ctx, &argus.Org{ID: "a", Name: " ", Kind: argus.OrgCity})
 		}, argus.EINVALID, "name"},

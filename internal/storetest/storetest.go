@@ -32,6 +32,8 @@ func Run(t *testing.T, open Opener) {
 	RunDirectory(t, open)
 	t.Run("bulk", func(t *testing.T) { testBulk(t, open(t)) })
 	t.Run("bulk rollback", func(t *testing.T) { testBulkRollback(t, open(t)) })
+	t.Run("holds", func(t *testing.T) { testHolds(t, open(t)) })
+	t.Run("hold errors", func(t *testing.T) { testHoldErrors(t, open(t)) })
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(t.Context()); err != nil {
 			t.Fatal(err)
@@ -99,6 +101,11 @@ func snapshot(t *testing.T, s argus.Store) []string {
 	n, err := s.CountCameras(ctx, argus.CameraFilter{})
 	must(t, err)
 	out = append(out, fmt.Sprintf("count %d", n))
+	holds, err := s.Holds(ctx, argus.HoldFilter{})
+	must(t, err)
+	for _, h := range holds {
+		out = append(out, fmt.Sprintf("hold %+v", *h))
+	}
 	return out
 }
 

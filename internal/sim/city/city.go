@@ -102,7 +102,7 @@ func (o Options) validate() error {
 func Header() []string {
 	return []string{
 		"id", "name", "org_id", "lat", "lon", "address", "district", "tags", "stream_url",
-		"sub_stream_url", "onvif_url", "username", "password", "recording", "retention_days", "labels",
+		"sub_stream_url", "onvif_url", "username", "password", "recording", "retention_days", "retention_bytes", "labels",
 	}
 }
 
@@ -123,6 +123,7 @@ const (
 	colPassword
 	colRecording
 	colRetention
+	colRetentionBytes
 	colLabels
 	numCols
 )
