@@ -28,6 +28,7 @@ type Camera struct {
 	ONVIFURL       string            `json:"onvif_url,omitempty"`
 	Username       string            `json:"username,omitempty"`
 	Password       string            `json:"password,omitempty"`
+	Transport      string            `json:"transport,omitempty"` // RTSP transport: TransportTCP (also ""), TransportUDP or TransportAuto
 	Recording      bool              `json:"recording"`
 	RetentionDays  int               `json:"retention_days"`
 	RetentionBytes int64             `json:"retention_bytes,omitempty"` // cap on the bytes of un-held recordings; 0: none
@@ -35,6 +36,18 @@ type Camera struct {
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 }
+
+// The RTSP transports a camera may be pulled over (Camera.Transport). An
+// empty Transport means TransportTCP.
+const (
+	// TransportTCP interleaves RTP in the RTSP connection; the default.
+	TransportTCP = "tcp"
+	// TransportUDP receives RTP and RTCP on a pair of UDP ports.
+	TransportUDP = "udp"
+	// TransportAuto tries UDP and falls back to TCP when the camera refuses
+	// UDP or sends nothing over it.
+	TransportAuto = "auto"
+)
 
 // Limits on camera fields.
 const (
@@ -56,13 +69,15 @@ func ValidTag(s string) bool { return tagPattern.MatchString(s) }
 // Point returns the camera's position.
 func (c *Camera) Point() GeoPoint { return GeoPoint{Lat: c.Lat, Lon: c.Lon} }
 
-// Normalize trims text fields, lower-cases, sorts and de-duplicates tags, and
-// moves credentials embedded in stream URLs into Username and Password. It
-// never fails; Validate reports what is still wrong.
+// Normalize trims text fields, lower-cases the transport and the tags (which
+// it also sorts and de-duplicates), and moves credentials embedded in stream
+// URLs into Username and Password. It never fails; Validate reports what is
+// still wrong.
 func (c *Camera) Normalize() {
 	c.Name = strings.TrimSpace(c.Name)
 	c.Address = strings.TrimSpace(c.Address)
 	c.District = strings.TrimSpace(c.District)
+	c.Transport = strings.ToLower(strings.TrimSpace(c.Transport))
 	for i, t := range c.Tags {
 		c.Tags[i] = strings.ToLower(strings.TrimSpace(t))
 	}
@@ -121,6 +136,8 @@ func (c *Camera) Validate() error {
 		return FieldErrorf("labels", "more than %d labels", MaxLabels)
 	case len(c.Username) > maxTextLen || len(c.Password) > maxTextLen:
 		return FieldErrorf("username", "credentials are longer than %d characters", maxTextLen)
+	case c.Transport != "" && c.Transport != TransportTCP && c.Transport != TransportUDP && c.Transport != TransportAuto:
+		return FieldErrorf("transport", "transport %.32q is not one of tcp, udp, auto", c.Transport)
 	}
 	if err := c.Point().Validate(); err != nil {
 		return err

@@ -55,6 +55,12 @@ type Config struct {
 	// Ready, when set, is asked by /readyz besides the store's Ping; a
 	// non-nil error makes the node not ready.
 	Ready func(ctx context.Context) error
+	// Health, when set, reports the media health of a camera this node is
+	// pulling, and false when it is not; GET /api/v1/cameras/{id}/health
+	// then answers state "idle". It is called on the request goroutine, so
+	// it must be safe for concurrent use and must not block. Nil means no
+	// camera is ever pulled (a node without the media core).
+	Health func(cameraID string) (CameraHealth, bool)
 	// MetricsPublic serves /metrics without authentication. By default a
 	// scraper needs a bearer token (any active user's API token).
 	MetricsPublic bool
@@ -75,6 +81,7 @@ type Server struct {
 	log           *slog.Logger
 	version       string
 	ready         func(ctx context.Context) error
+	health        func(cameraID string) (CameraHealth, bool)
 	metricsPublic bool
 	maxBody       int64
 	maxImport     int64
@@ -98,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		log:           cfg.Logger,
 		version:       cfg.Version,
 		ready:         cfg.Ready,
+		health:        cfg.Health,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
 		maxImport:     cfg.MaxImportBytes,

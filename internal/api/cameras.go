@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"argus"
 )
@@ -146,6 +147,59 @@ func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, c.Redacted())
+	return nil
+}
+
+// StateIdle is the CameraHealth state of a camera this node is not pulling:
+// nobody is watching or recording it here.
+const StateIdle = "idle"
+
+// CameraHealth is one camera's media health on this node, the body of GET
+// /api/v1/cameras/{id}/health. Config.Health fills it from ingest and the
+// stream hub; the API sets CameraID and Recording itself.
+type CameraHealth struct {
+	// CameraID is the camera.
+	CameraID string `json:"camera_id"`
+	// State is the ingest state (connecting, online, stalled, offline,
+	// unauthorised, unsupported_codec), or StateIdle.
+	State string `json:"state"`
+	// Since is when State was entered; absent when idle.
+	Since time.Time `json:"since,omitzero"`
+	// FPS is frames per second and Bitrate the payload in bits per second,
+	// over about the last second; 0 unless online.
+	FPS     float64 `json:"fps"`
+	Bitrate float64 `json:"bitrate"`
+	// LastKeyframe is when the last keyframe arrived; absent before the
+	// first.
+	LastKeyframe time.Time `json:"last_keyframe,omitzero"`
+	// Reconnects counts connection attempts after the first since this
+	// node started pulling the camera.
+	Reconnects int `json:"reconnects"`
+	// LastError is the last failure, without credentials.
+	LastError string `json:"last_error"`
+	// Readers is the number of readers of the camera's stream (live viewers
+	// and the recorder).
+	Readers int `json:"readers"`
+	// Recording reports that the camera's recording flag is on and this node
+	// is pulling it.
+	Recording bool `json:"recording"`
+}
+
+func (s *Server) cameraHealth(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.visibleCamera(r)
+	if err != nil {
+		return err
+	}
+	h, ok := CameraHealth{}, false
+	if s.health != nil {
+		h, ok = s.health(c.ID)
+	}
+	if !ok {
+		h = CameraHealth{State: StateIdle}
+	}
+	h.CameraID = c.ID
+	h.Recording = ok && c.Recording
+	writeJSON(w, http.StatusOK, h)
 	return nil
 }
 

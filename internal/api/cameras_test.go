@@ -85,6 +85,7 @@ func TestCameraCRUD(t *testing.T) {
 		"name": "  Main St & 5th  ", "org_id": "precinct-1", "lat": 40.71, "lon": -74.01,
 		"tags":       []string{"Traffic", "intersection", "traffic"},
 		"stream_url": "rtsp://admin:hunter2@10.1.2.3:554/stream1", "recording": true, "retention_days": 30,
+		"transport": " UDP ",
 	})
 	if r.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", r.status, r.body)
@@ -92,7 +93,8 @@ func TestCameraCRUD(t *testing.T) {
 	var got argus.Camera
 	r.decode(t, &got)
 	if !strings.HasPrefix(got.ID, "cam-") || got.Name != "Main St & 5th" || !slices.Equal(got.Tags, []string{"intersection", "traffic"}) ||
-		got.StreamURL != "rtsp://10.1.2.3:554/stream1" || got.Username != "admin" || got.Password != "" || got.CreatedAt.IsZero() {
+		got.StreamURL != "rtsp://10.1.2.3:554/stream1" || got.Username != "admin" || got.Password != "" || got.CreatedAt.IsZero() ||
+		got.Transport != argus.TransportUDP {
 		t.Fatalf("created camera %s: want a generated id, normalized fields, credentials lifted and no password", r.body)
 	}
 	if strings.Contains(string(r.body), "hunter2") {
@@ -116,8 +118,8 @@ func TestCameraCRUD(t *testing.T) {
 	if r := e.call("PUT", path, "orgadmin", put); r.status != http.StatusOK {
 		t.Fatalf("put: %d %s", r.status, r.body)
 	}
-	if c, _ := e.db.Camera(t.Context(), got.ID); c.Name != "Main St" || c.Password != "hunter2" || c.Username != "admin" {
-		t.Fatalf("after put: %+v; want the new name and the old credentials", c)
+	if c, _ := e.db.Camera(t.Context(), got.ID); c.Name != "Main St" || c.Password != "hunter2" || c.Username != "admin" || c.Transport != argus.TransportUDP {
+		t.Fatalf("after put: %+v; want the new name and the old credentials and transport", c)
 	}
 	// PUT with another username and no password drops the password.
 	put["username"] = "viewer"
@@ -126,6 +128,16 @@ func TestCameraCRUD(t *testing.T) {
 	}
 	if c, _ := e.db.Camera(t.Context(), got.ID); c.Username != "viewer" || c.Password != "" {
 		t.Fatalf("after put with a new username: %+v", c)
+	}
+
+	// PATCH sets the transport, and "" is the default (TCP) again.
+	for _, tr := range []string{argus.TransportAuto, ""} {
+		r := e.call("PATCH", path, "orgadmin", map[string]any{"transport": tr})
+		var patched argus.Camera
+		r.decode(t, &patched)
+		if c, _ := e.db.Camera(t.Context(), got.ID); r.status != http.StatusOK || patched.Transport != tr || c.Transport != tr {
+			t.Fatalf("patch transport %q: %d %s, stored %q", tr, r.status, r.body, c.Transport)
+		}
 	}
 
 	// PATCH changes only what it names; labels merge.

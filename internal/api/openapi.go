@@ -238,7 +238,19 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any) error {
 		if writeOnly(t, f.Name) {
 			s["writeOnly"] = true
 		}
+		if e := fieldEnum(t, f.Name); e != nil {
+			s["enum"] = e
+		}
 		props[name] = s
+	}
+	return nil
+}
+
+// fieldEnum lists the values of the string fields whose Go type does not
+// say them; nil for every other field.
+func fieldEnum(t reflect.Type, field string) []string {
+	if t == reflect.TypeFor[argus.Camera]() && field == "Transport" {
+		return []string{"", argus.TransportTCP, argus.TransportUDP, argus.TransportAuto}
 	}
 	return nil
 }

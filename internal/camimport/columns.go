@@ -32,6 +32,7 @@ const (
 	colONVIF
 	colUsername
 	colPassword
+	colTransport
 	colRecording
 	colRetention
 	colRetentionBytes
@@ -44,7 +45,7 @@ const (
 func Columns() []string {
 	return []string{
 		"id", "name", "org_id", "lat", "lon", "address", "district", "tags", "stream_url",
-		"sub_stream_url", "onvif_url", "username", "password", "recording", "retention_days", "retention_bytes", "labels",
+		"sub_stream_url", "onvif_url", "username", "password", "transport", "recording", "retention_days", "retention_bytes", "labels",
 	}
 }
 
@@ -134,6 +135,7 @@ func (l *layout) camera(rec []string) (*argus.Camera, *argus.Error) {
 		ONVIFURL:      cell[colONVIF],
 		Username:      cell[colUsername],
 		Password:      cell[colPassword],
+		Transport:     cell[colTransport],
 		Recording:     DefaultRecording,
 		RetentionDays: DefaultRetentionDays,
 	}

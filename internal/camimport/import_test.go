@@ -222,6 +222,11 @@ func TestImportErrors(t *testing.T) {
 			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "retention_bytes", Code: argus.EINVALID, Message: "retention_bytes -1 is outside 0..1152921504606846976"}},
 		},
 		{
+			name:  "bad transport",
+			input: "id,name,org_id,lat,lon,stream_url,transport\ncam-1,One,city,1,2,rtsp://h/s,\ncam-2,Two,city,1,2,rtsp://h/s,quic\ncam-3,Three,city,1,2,rtsp://h/s,Auto\n",
+			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "transport", Code: argus.EINVALID, Message: `transport "quic" is not one of tcp, udp, auto`}},
+		},
+		{
 			name:  "bad tag",
 			input: file(row("cam-2", map[string]string{"tags": "park;two words"})),
 			want:  []camimport.RowError{{Row: 2, Line: 3, Field: "tags", Code: argus.EINVALID, Message: `tag "two words" must be 1-48 characters of a-z, 0-9, ':', '_', '.' or '-'`}},
@@ -338,12 +343,12 @@ func TestImport(t *testing.T) {
 		},
 		{
 			name: "every column, BOM and CRLF",
-			input: "\ufeffid,name,org_id,lat,lon,address,district,tags,stream_url,sub_stream_url,onvif_url,username,password,recording,retention_days,retention_bytes,labels\r\n" +
-				"cam-full,\"Park, north gate\",pct-1,40.5,-74.1,\"1 Main St\",Old Town, Park ; PTZ;park,rtsps://10.0.0.2:322/main,rtsp://10.0.0.2/sub,http://10.0.0.2/onvif/device_service,admin, secret ,no,7, 2199023255552 , vendor = axis ;model=p3265;;\r\n",
+			input: "\ufeffid,name,org_id,lat,lon,address,district,tags,stream_url,sub_stream_url,onvif_url,username,password,transport,recording,retention_days,retention_bytes,labels\r\n" +
+				"cam-full,\"Park, north gate\",pct-1,40.5,-74.1,\"1 Main St\",Old Town, Park ; PTZ;park,rtsps://10.0.0.2:322/main,rtsp://10.0.0.2/sub,http://10.0.0.2/onvif/device_service,admin, secret , UDP ,no,7, 2199023255552 , vendor = axis ;model=p3265;;\r\n",
 			want: []argus.Camera{{ID: "cam-full", Name: "Park, north gate", OrgID: "pct-1", Lat: 40.5, Lon: -74.1,
 				Address: "1 Main St", District: "Old Town", Tags: []string{"park", "ptz"},
 				StreamURL: "rtsps://10.0.0.2:322/main", SubStreamURL: "rtsp://10.0.0.2/sub",
-				ONVIFURL: "http://10.0.0.2/onvif/device_service", Username: "admin", Password: " secret ",
+				ONVIFURL: "http://10.0.0.2/onvif/device_service", Username: "admin", Password: " secret ", Transport: argus.TransportUDP,
 				Recording: false, RetentionDays: 7, RetentionBytes: 2 << 40, Labels: map[string]string{"vendor": "axis", "model": "p3265"}}},
 		},
 		{

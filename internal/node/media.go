@@ -113,7 +113,7 @@ func resolver(store argus.CameraStore) ingest.Resolver {
 		if err != nil {
 			return ingest.Target{}, err
 		}
-		return ingest.Target{URL: c.StreamURL, Username: c.Username, Password: c.Password}, nil
+		return ingest.Target{URL: c.StreamURL, Username: c.Username, Password: c.Password, Transport: c.Transport}, nil
 	}
 }
 

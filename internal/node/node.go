@@ -117,6 +117,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		Registerer:    reg,
 		Version:       opts.Version,
 		MetricsPublic: cfg.HTTP.MetricsPublic,
+		Health:        n.cameraHealth,
 	})
 	if err != nil {
 		return fmt.Errorf("http api: %w", err)
@@ -211,4 +212,22 @@ func lookupEnv(environ []string, name string) string {
 		}
 	}
 	return ""
+}
+
+// cameraHealth reports a camera's ingest health and its readers in the hub
+// for the API; false while the camera is not being pulled, and always on a
+// node without the media core. n.media is set before the API serves.
+func (n *Node) cameraHealth(id string) (api.CameraHealth, bool) {
+	if n.media == nil {
+		return api.CameraHealth{}, false
+	}
+	h, ok := n.media.ingest.Health(id)
+	if !ok {
+		return api.CameraHealth{}, false
+	}
+	st, _ := n.media.hub.Stats(id)
+	return api.CameraHealth{
+		State: string(h.State), Since: h.Since, FPS: h.FPS, Bitrate: h.Bitrate, LastKeyframe: h.LastKeyframe,
+		Reconnects: h.Reconnects, LastError: h.LastError, Readers: st.Readers,
+	}, true
 }

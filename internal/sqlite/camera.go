@@ -53,7 +53,7 @@ func (db *DB) openCredentials(c *argus.Camera, sealed []byte) error {
 
 // cameraCols are the columns scanCamera reads, credentials excluded.
 const cameraCols = `c.id, c.org_id, c.name, c.lat, c.lon, c.address, c.district, c.tags, c.stream_url,
-	c.sub_stream_url, c.onvif_url, c.recording, c.retention_days, c.retention_bytes, c.labels, c.created_at, c.updated_at`
+	c.sub_stream_url, c.onvif_url, c.recording, c.retention_days, c.retention_bytes, c.labels, c.transport, c.created_at, c.updated_at`
 
 func scanCamera(row interface{ Scan(...any) error }, extra ...any) (*argus.Camera, error) {
 	var c argus.Camera
@@ -61,7 +61,7 @@ func scanCamera(row interface{ Scan(...any) error }, extra ...any) (*argus.Camer
 	var labels sql.NullString
 	var created, updated int64
 	dest := []any{&c.ID, &c.OrgID, &c.Name, &c.Lat, &c.Lon, &c.Address, &c.District, &tags, &c.StreamURL,
-		&c.SubStreamURL, &c.ONVIFURL, &c.Recording, &c.RetentionDays, &c.RetentionBytes, &labels, &created, &updated}
+		&c.SubStreamURL, &c.ONVIFURL, &c.Recording, &c.RetentionDays, &c.RetentionBytes, &labels, &c.Transport, &created, &updated}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (db *DB) UpdateCamera(ctx context.Context, c *argus.Camera) error {
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE cameras SET org_id = ?, name = ?, lat = ?, lon = ?, cell = ?, address = ?,
 			district = ?, tags = ?, stream_url = ?, sub_stream_url = ?, onvif_url = ?, credentials = ?,
-			recording = ?, retention_days = ?, retention_bytes = ?, labels = ?, updated_at = ? WHERE rid = ?`,
+			recording = ?, retention_days = ?, retention_bytes = ?, labels = ?, transport = ?, updated_at = ? WHERE rid = ?`,
 			append(row[1:len(row)-2], micros(now), old.rid)...)
 		if err != nil {
 			return constraint(err, "camera", "org_id", orgMissing(c.OrgID))
@@ -275,7 +275,7 @@ func (db *DB) cameraRow(c *argus.Camera) ([]any, error) {
 		return nil, err
 	}
 	return []any{c.ID, c.OrgID, c.Name, c.Lat, c.Lon, cellID(c.Lat, c.Lon), c.Address, c.District, string(tags),
-		c.StreamURL, c.SubStreamURL, c.ONVIFURL, sealed, c.Recording, c.RetentionDays, c.RetentionBytes, labels, nil, nil}, nil
+		c.StreamURL, c.SubStreamURL, c.ONVIFURL, sealed, c.Recording, c.RetentionDays, c.RetentionBytes, labels, c.Transport, nil, nil}, nil
 }
 
 // cameraWriter inserts cameras with their rows in every index.

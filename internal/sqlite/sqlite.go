@@ -73,8 +73,8 @@ func (ws *writeStmts) prepare(ctx context.Context, w *sql.DB) error {
 		sql  string
 	}{
 		{&ws.camera, `INSERT INTO cameras (id, org_id, name, lat, lon, cell, address, district, tags, stream_url,
-			sub_stream_url, onvif_url, credentials, recording, retention_days, retention_bytes, labels, created_at,
-			updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+			sub_stream_url, onvif_url, credentials, recording, retention_days, retention_bytes, labels, transport,
+			created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&ws.fts, insertFTS},
 		{&ws.text, `INSERT INTO camera_text (rid, id, search) VALUES (?, ?, ?)`},
 		{&ws.tag, `INSERT INTO camera_tags (tag, camera_id, rid) VALUES (?, ?, ?)`},

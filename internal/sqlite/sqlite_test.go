@@ -186,7 +186,8 @@ func TestMigrations(t *testing.T) {
 }
 
 // TestMigrateFromV1 opens a database made by the first schema, with data in
-// it, and checks that the upgrade keeps the rows and gives them no quota.
+// it, and checks that the upgrade keeps the rows and gives them no quota and
+// the default transport.
 func TestMigrateFromV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "argus.db")
 	raw, err := sql.Open("sqlite", path)
@@ -220,8 +221,15 @@ func TestMigrateFromV1(t *testing.T) {
 		t.Fatalf("org after migration = %+v, %v; want it kept with no quota", o, err)
 	}
 	c, err := db.Camera(ctx, "cam-1")
-	if err != nil || c.RetentionDays != 30 || c.RetentionBytes != 0 {
-		t.Fatalf("camera after migration = %+v, %v; want it kept with no byte quota", c, err)
+	if err != nil || c.RetentionDays != 30 || c.RetentionBytes != 0 || c.Transport != "" {
+		t.Fatalf("camera after migration = %+v, %v; want it kept with no byte quota and the default transport", c, err)
+	}
+	c.Transport = argus.TransportAuto
+	if err := db.UpdateCamera(ctx, c); err != nil {
+		t.Fatalf("UpdateCamera after migration: %v", err)
+	}
+	if c, err := db.Camera(ctx, "cam-1"); err != nil || c.Transport != argus.TransportAuto {
+		t.Fatalf("camera transport after migration and update = %+v, %v; want auto", c, err)
 	}
 	h := &argus.Hold{ID: "hold-1", CameraID: "cam-1", From: time.Unix(100, 0), To: time.Unix(200, 0), Reason: "case", CreatedBy: "u"}
 	if err := db.CreateHold(ctx, h); err != nil || h.OrgID != "a" {

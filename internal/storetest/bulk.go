@@ -17,7 +17,7 @@ func testBulk(t *testing.T, s argus.Store) {
 	defer b.Rollback()
 	withCreds := camera("cam-5", "a", 5.002, 5.002)
 	withCreds.StreamURL = "rtsp://root:bulk-pw@10.1.1.1/live"
-	withCreds.RetentionBytes = 3 << 30
+	withCreds.RetentionBytes, withCreds.Transport = 3<<30, argus.TransportUDP
 	tagged := camera("cam-4", "a", 5.001, 5.001)
 	tagged.Name, tagged.Tags = "Harbour Gate", []string{"harbour"}
 	bad := camera("cam-6", "a", 5, 5)
@@ -65,8 +65,9 @@ func testBulk(t *testing.T, s argus.Store) {
 	}
 	got, err = s.Camera(ctx, "cam-5")
 	must(t, err)
-	if got.Username != "root" || got.Password != "bulk-pw" || got.StreamURL != "rtsp://10.1.1.1/live" || got.RetentionBytes != 3<<30 {
-		t.Fatalf("bulk credentials = %q/%q url %q retention_bytes %d", got.Username, got.Password, got.StreamURL, got.RetentionBytes)
+	if got.Username != "root" || got.Password != "bulk-pw" || got.StreamURL != "rtsp://10.1.1.1/live" || got.RetentionBytes != 3<<30 ||
+		got.Transport != argus.TransportUDP {
+		t.Fatalf("bulk credentials = %q/%q url %q retention_bytes %d transport %q", got.Username, got.Password, got.StreamURL, got.RetentionBytes, got.Transport)
 	}
 	// Every index saw the batch.
 	area := &argus.BBox{MinLat: 4.9, MinLon: 4.9, MaxLat: 5.1, MaxLon: 5.1}

@@ -23,7 +23,7 @@ func testCameras(t *testing.T, s argus.Store) {
 		ID: "cam-full", Name: "  Main St & 1st Ave ", OrgID: "a", Lat: 40.7128, Lon: -74.006,
 		Address: "1 Main St", District: "downtown", Tags: []string{"PTZ", "traffic", "ptz"},
 		StreamURL:    "rtsp://admin:s3cret-pw@10.0.0.2:554/main",
-		SubStreamURL: "rtsp://10.0.0.2:554/sub", ONVIFURL: "http://10.0.0.2/onvif/device_service",
+		SubStreamURL: "rtsp://10.0.0.2:554/sub", ONVIFURL: "http://10.0.0.2/onvif/device_service", Transport: " UDP ",
 		Recording: true, RetentionDays: 14, RetentionBytes: 500 << 30, Labels: map[string]string{"vendor": "acme", "pole": "17"},
 	}
 	must(t, s.CreateCamera(ctx, full))
@@ -31,9 +31,10 @@ func testCameras(t *testing.T, s argus.Store) {
 		t.Fatalf("CreateCamera set CreatedAt %v, UpdatedAt %v", full.CreatedAt, full.UpdatedAt)
 	}
 	// Normalized on the way in: name trimmed, tags sorted and de-duplicated,
-	// credentials lifted out of the URL.
+	// transport lower-cased, credentials lifted out of the URL.
 	want := *full
 	want.Name, want.Tags, want.StreamURL = "Main St & 1st Ave", []string{"ptz", "traffic"}, "rtsp://10.0.0.2:554/main"
+	want.Transport = argus.TransportUDP
 	want.Username, want.Password = "admin", "s3cret-pw"
 	got, err := s.Camera(ctx, "cam-full")
 	must(t, err)
@@ -69,6 +70,7 @@ func testCameras(t *testing.T, s argus.Store) {
 	up.Name, up.OrgID, up.Lat, up.Lon = "Moved", "a", -33.8, 151.3
 	up.Tags, up.Labels = []string{"new"}, map[string]string{"k": "v"}
 	up.Username, up.Password, up.Recording, up.RetentionDays, up.RetentionBytes = "viewer", "pw2", false, 0, 1<<40
+	up.Transport = argus.TransportAuto
 	must(t, s.UpdateCamera(ctx, &up))
 	if !up.CreatedAt.Equal(bare.CreatedAt) || up.UpdatedAt.Before(bare.UpdatedAt) {
 		t.Fatalf("UpdateCamera set CreatedAt %v UpdatedAt %v; created %v", up.CreatedAt, up.UpdatedAt, bare.CreatedAt)
@@ -137,6 +139,12 @@ func testCameraErrors(t *testing.T, s argus.Store) {
 		{"update byte quota too large", func() error {
 			return s.UpdateCamera(ctx, update(func(c *argus.Camera) { c.RetentionBytes = argus.MaxQuotaBytes + 1 }))
 		}, argus.EINVALID, "retention_bytes"},
+		{"create bad transport", func() error {
+			return s.CreateCamera(ctx, with(func(c *argus.Camera) { c.Transport = "quic" }))
+		}, argus.EINVALID, "transport"},
+		{"update bad transport", func() error {
+			return s.UpdateCamera(ctx, update(func(c *argus.Camera) { c.Transport = "udp+tcp" }))
+		}, argus.EINVALID, "transport"},
 		{"get missing", func() error { _, err := s.Camera(ctx, "nope"); return err }, argus.ENOTFOUND, ""},
 		{"update missing", func() error { return s.UpdateCamera(ctx, camera("nope", "a", 1, 1)) }, argus.ENOTFOUND, ""},
 		{"update unknown org", func() error { return s.UpdateCamera(ctx, update(func(c *argus.Camera) { c.OrgID = "nope" })) }, argus.EINVALID, "org_id"},

@@ -102,7 +102,7 @@ func (o Options) validate() error {
 func Header() []string {
 	return []string{
 		"id", "name", "org_id", "lat", "lon", "address", "district", "tags", "stream_url",
-		"sub_stream_url", "onvif_url", "username", "password", "recording", "retention_days", "retention_bytes", "labels",
+		"sub_stream_url", "onvif_url", "username", "password", "transport", "recording", "retention_days", "retention_bytes", "labels",
 	}
 }
 
@@ -121,6 +121,7 @@ const (
 	colONVIF
 	colUsername
 	colPassword
+	colTransport
 	colRecording
 	colRetention
 	colRetentionBytes
