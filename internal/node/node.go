@@ -22,6 +22,7 @@ import (
 	"argus/internal/access"
 	"argus/internal/api"
 	"argus/internal/config"
+	"argus/web"
 )
 
 // ShutdownTimeout bounds how long in-flight HTTP requests may take to finish
@@ -137,12 +138,23 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	}
 	n.auth, n.gate, n.ln, n.media = auth, gate, ln, m
 	n.srv = &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           routes(srv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// routes puts the API and the web UI on one listener: the API owns /api/,
+// the health endpoints and /metrics; the UI's static files answer the rest.
+func routes(apiHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, apiHandler)
+	}
+	mux.Handle("/", web.Handler())
+	return mux
 }
 
 // Addr is the HTTP listener's address (host:port), useful when the
