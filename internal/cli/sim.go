@@ -67,7 +67,7 @@ message. --fail makes chosen cameras misbehave, e.g. --fail 3:drop:after=10s,for
 	f := cmd.Flags()
 	f.IntVar(&cameras, "cameras", 4, "number of cameras")
 	f.StringVar(&listen, "listen", "127.0.0.1:8554", "RTSP listen address host:port")
-	f.StringVar(&clip, "clip", clips.Default, "clip every camera streams (360p-gop2, 360p-gop4, 720p-gop2, 720p-gop4)")
+	f.StringVar(&clip, "clip", clips.Default, "clip every camera streams ("+clipNames()+")")
 	f.IntVar(&fps, "fps", 0, "frame rate (0 keeps the clip's 25 fps)")
 	f.IntVar(&bitrate, "bitrate", 0, "target bitrate in bit/s, padded with filler data (0 keeps the clip's rate)")
 	f.StringArrayVar(&fails, "fail", nil, "failure schedule CAM:MODE[:after=D,for=D,every=D] (repeatable)")
@@ -160,4 +160,13 @@ func (g *globals) createOrgs(cmd *cobra.Command, orgs []argus.Org) error {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "created %d organisations (%d existed)\n", created, len(orgs)-created)
 	return nil
+}
+
+// clipNames lists the bundled clips for the --clip help.
+func clipNames() string {
+	var names []string
+	for _, c := range clips.All() {
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ", ")
 }

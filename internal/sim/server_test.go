@@ -404,7 +404,7 @@ func TestNewErrors(t *testing.T) {
 		{"no cameras", func(c *Config) { c.Cameras = 0 }, "invalid sim config: Cameras: must be at least 1, got 0"},
 		{"no listen", func(c *Config) { c.Listen = "" }, "invalid sim config: Listen: missing address"},
 		{"unknown clip", func(c *Config) { c.Clip = "4k" },
-			`invalid sim config: Clip: unknown clip "4k" (have 360p-gop2, 360p-gop4, 720p-gop2, 720p-gop4)`},
+			`invalid sim config: Clip: unknown clip "4k" (have 360p-gop2, 360p-gop4, 720p-gop2, 720p-gop4, 90p-gop0.2)`},
 		{"negative fps", func(c *Config) { c.FPS = -1 }, "invalid sim config: FPS: must be 0 (the clip's rate) or 1..120, got -1"},
 		{"huge fps", func(c *Config) { c.FPS = 1000 }, "invalid sim config: FPS: must be 0 (the clip's rate) or 1..120, got 1000"},
 		{"negative bitrate", func(c *Config) { c.Bitrate = -1 }, "invalid sim config: Bitrate: must not be negative, got -1"},

@@ -4,7 +4,8 @@
 //
 // Every clip is 25 fps, 8 s (200 frames), progressive, without B-frames, one
 // slice per frame, with a fixed GOP that divides the clip, so it loops on a
-// keyframe. Names are "<height>p-gop<seconds>".
+// keyframe. Names are "<height>p-gop<seconds>". 90p-gop0.2, tiny and with
+// a keyframe every 0.2 s, is for tests that reconnect a camera many times.
 package clips
 
 import (
@@ -59,6 +60,7 @@ func All() []Clip {
 		{Name: "360p-gop4", Width: 640, Height: 360, FPS: 25, GOP: 100, Frames: 200},
 		{Name: "720p-gop2", Width: 1280, Height: 720, FPS: 25, GOP: 50, Frames: 200},
 		{Name: "720p-gop4", Width: 1280, Height: 720, FPS: 25, GOP: 100, Frames: 200},
+		{Name: "90p-gop0.2", Width: 160, Height: 90, FPS: 25, GOP: 5, Frames: 200},
 	}
 }
 

@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")"
 
 FFMPEG=${FFMPEG:-ffmpeg}
-DUR=8   # seconds per clip: 4 GOPs of 2 s, or 2 GOPs of 4 s
+DUR=8   # seconds per clip: 4 GOPs of 2 s, 2 GOPs of 4 s, or 40 of 0.2 s
 FPS=25
 
 # encode NAME GOP_FRAMES BITRATE INPUTS... -- FILTERGRAPH
@@ -56,7 +56,28 @@ plaza() {
 		-f lavfi -i "testsrc2=s=320x180:r=$FPS"
 }
 
-street 360p-gop2 50
-street 360p-gop4 100
-plaza 720p-gop2 50
-plaza 720p-gop4 100
+# A tiny 160x90 scene for tests that reconnect often: a drifting gradient
+# and a test pattern crossing it. Its 0.2 s GOP lets a new session start
+# recording within a fifth of a second (less at a higher output rate).
+tiny() {
+	encode "$1" "$2" 56k \
+		"[0][1]overlay=x='W-mod(t*40,W+w)':y='H-h-8',format=yuv420p[out]" \
+		-f lavfi -i "gradients=s=160x90:r=$FPS:speed=0.03:n=3:seed=7" \
+		-f lavfi -i "testsrc2=s=64x36:r=$FPS"
+}
+
+# With arguments, only the named clips are made (sh gen.sh 90p-gop0.2), so
+# adding a clip does not re-encode the others.
+for name in ${*:-360p-gop2 360p-gop4 720p-gop2 720p-gop4 90p-gop0.2}; do
+	case $name in
+	360p-gop2) street "$name" 50 ;;
+	360p-gop4) street "$name" 100 ;;
+	720p-gop2) plaza "$name" 50 ;;
+	720p-gop4) plaza "$name" 100 ;;
+	90p-gop0.2) tiny "$name" 5 ;;
+	*)
+		echo "gen.sh: unknown clip $name" >&2
+		exit 1
+		;;
+	esac
+done
