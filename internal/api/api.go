@@ -61,6 +61,10 @@ type Config struct {
 	// it must be safe for concurrent use and must not block. Nil means no
 	// camera is ever pulled (a node without the media core).
 	Health func(cameraID string) (CameraHealth, bool)
+	// HLS serves live video as LL-HLS under
+	// /api/v1/cameras/{id}/live/; nil answers 503 (live video is not
+	// enabled on this node).
+	HLS HLSService
 	// MetricsPublic serves /metrics without authentication. By default a
 	// scraper needs a bearer token (any active user's API token).
 	MetricsPublic bool
@@ -82,6 +86,7 @@ type Server struct {
 	version       string
 	ready         func(ctx context.Context) error
 	health        func(cameraID string) (CameraHealth, bool)
+	hls           HLSService
 	metricsPublic bool
 	maxBody       int64
 	maxImport     int64
@@ -106,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		version:       cfg.Version,
 		ready:         cfg.Ready,
 		health:        cfg.Health,
+		hls:           cfg.HLS,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
 		maxImport:     cfg.MaxImportBytes,

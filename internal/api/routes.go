@@ -118,6 +118,8 @@ func routeTable() []route {
 			response: typeOf[argus.Camera](), status: 200, handle: (*Server).getCamera},
 		{method: "GET", path: "/api/v1/cameras/{id}/health", id: "cameraHealth", tag: "cameras", summary: "A camera's media health on this node: ingest state, frame rate, bitrate, reconnects, readers; state idle while nobody watches or records it.",
 			response: typeOf[CameraHealth](), status: 200, handle: (*Server).cameraHealth},
+		{method: "GET", path: "/api/v1/cameras/{id}/live/{file}", id: "liveHLS", tag: "live", summary: "Live video as LL-HLS (fMP4 parts): index.m3u8, then the playlists, init files, segments and parts it names.",
+			query: hlsParams(), status: 200, contentType: "application/vnd.apple.mpegurl", handle: (*Server).liveHLS},
 		{method: "PUT", path: "/api/v1/cameras/{id}", id: "updateCamera", tag: "cameras", summary: "Replace a camera; an omitted password is kept while the username is unchanged.",
 			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 200, handle: (*Server).updateCamera},
 		{method: "PATCH", path: "/api/v1/cameras/{id}", id: "patchCamera", tag: "cameras", summary: "Change the fields present in the body; labels are merged, tags replaced.",
