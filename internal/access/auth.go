@@ -185,31 +185,43 @@ func PrincipalOf(u *argus.User, tokenID string) argus.Principal {
 // get the same EUNAUTHORIZED answer after the same work; disabled users are
 // refused.
 func (a *Auth) Login(ctx context.Context, username, password string) (string, *argus.Token, *argus.User, error) {
-	invalid := argus.Errorf(argus.EUNAUTHORIZED, "invalid username or password")
-	u, err := a.store.UserByName(ctx, strings.ToLower(strings.TrimSpace(username)))
-	switch {
-	case argus.ErrorCode(err) == argus.ENOTFOUND:
-		_, _ = CheckPassword(a.dummyHash, password)
-		return "", nil, nil, invalid
-	case err != nil:
-		return "", nil, nil, fmt.Errorf("login: %w", err)
-	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	u, err := a.Verify(ctx, username, password)
 	if err != nil {
-		a.log.ErrorContext(ctx, "stored password hash is unusable", "user_id", u.ID, "err", err)
-		return "", nil, nil, invalid
-	}
-	if !ok {
-		return "", nil, nil, invalid
-	}
-	if u.Disabled {
-		return "", nil, nil, argus.Errorf(argus.EUNAUTHORIZED, "user is disabled")
+		return "", nil, nil, err
 	}
 	secret, t, err := a.IssueToken(ctx, u, argus.TokenSession, "login", a.sessionTTL)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	return secret, t, u, nil
+}
+
+// Verify checks a user name and password and returns the user, without
+// issuing a session: for protocols that send credentials with every
+// connection (RTSP). It fails with EUNAUTHORIZED, taking as long for an
+// unknown user as for a wrong password.
+func (a *Auth) Verify(ctx context.Context, username, password string) (*argus.User, error) {
+	invalid := argus.Errorf(argus.EUNAUTHORIZED, "invalid username or password")
+	u, err := a.store.UserByName(ctx, strings.ToLower(strings.TrimSpace(username)))
+	switch {
+	case argus.ErrorCode(err) == argus.ENOTFOUND:
+		_, _ = CheckPassword(a.dummyHash, password)
+		return nil, invalid
+	case err != nil:
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	ok, err := CheckPassword(u.PasswordHash, password)
+	if err != nil {
+		a.log.ErrorContext(ctx, "stored password hash is unusable", "user_id", u.ID, "err", err)
+		return nil, invalid
+	}
+	if !ok {
+		return nil, invalid
+	}
+	if u.Disabled {
+		return nil, argus.Errorf(argus.EUNAUTHORIZED, "user is disabled")
+	}
+	return u, nil
 }
 
 // Bootstrap identities created by EnsureAdmin.

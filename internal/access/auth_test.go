@@ -246,3 +246,18 @@ func TestEnsureAdmin(t *testing.T) {
 		}
 	})
 }
+
+func TestVerifyIssuesNoSession(t *testing.T) {
+	a, db, _ := newAuth(t)
+	addUser(t, a, db, "ann", "ann's long password", argus.RoleViewer, false)
+	u, err := a.Verify(t.Context(), "ann", "ann's long password")
+	if err != nil || u.Username != "ann" {
+		t.Fatalf("Verify = %v, %v; want ann", u, err)
+	}
+	if toks, _ := db.Tokens(t.Context(), u.ID); len(toks) != 0 {
+		t.Fatalf("Verify issued %d tokens, want none", len(toks))
+	}
+	if _, err := a.Verify(t.Context(), "ann", "not ann's password"); argus.ErrorCode(err) != argus.EUNAUTHORIZED {
+		t.Fatalf("Verify with a wrong password = %v, want EUNAUTHORIZED", err)
+	}
+}

@@ -33,7 +33,13 @@ func NewSlogRecorder(l *slog.Logger) *SlogRecorder {
 
 // Record logs d.
 func (r *SlogRecorder) Record(ctx context.Context, d argus.Decision) {
-	r.log.LogAttrs(ctx, slog.LevelInfo, "access decision",
+	// Live players ask many times a second; until the audit log records
+	// decisions, allows go to debug and denies stay visible.
+	level := slog.LevelDebug
+	if !d.Allowed {
+		level = slog.LevelInfo
+	}
+	r.log.LogAttrs(ctx, level, "access decision",
 		slog.Bool("allowed", d.Allowed),
 		slog.String("action", string(d.Action)),
 		slog.String("reason", d.Reason),

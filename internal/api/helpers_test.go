@@ -75,7 +75,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.db.Close() })
-	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.auth, err = access.NewAuth(access.AuthConfig{
 		Store: e.db, Argon2: access.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, Now: e.clk.Now, Logger: log,
 	})
