@@ -2,15 +2,15 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test vet race fuzz fuzz-short lint bench bench-directory demo clean
+.PHONY: all build test vet race fuzz fuzz-short e2e web-check lint bench bench-directory bench-record demo clean
 
 all: build
 
 build:
 	$(GO) build -o bin/argus ./cmd/argus
 
-## test: vet, the whole suite under the race detector, then each fuzz target briefly.
-test: vet race fuzz-short
+## test: vet, the whole suite under the race detector, each fuzz target briefly, and the browser tests.
+test: vet race fuzz-short e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
@@ -22,6 +22,19 @@ race:
 fuzz-short:
 	scripts/fuzz.sh 3s
 
+## e2e: the browser tests (e2e/, headless Debian Chromium via playwright-core). Without Chromium they are
+## skipped, unless ARGUS_REQUIRE_TOOLS is set (CI), which makes that a failure.
+e2e:
+	@if command -v $${CHROMIUM:-/usr/bin/chromium} >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		cd e2e && npm ci --no-audit --no-fund --silent && npm test; \
+	elif [ -n "$$ARGUS_REQUIRE_TOOLS" ]; then echo 'e2e: chromium or npm missing'; exit 1; \
+	else echo 'e2e: skipped (no chromium or npm)'; fi
+
+## web-check: rebuild the vendored browser libraries and fail if the committed copy differs.
+web-check:
+	sh web/build.sh
+	git diff --exit-code -- web/viewer/vendor
+
 ## fuzz: each fuzz target for a minute.
 fuzz:
 	scripts/fuzz.sh 60s
@@ -30,10 +43,14 @@ lint:
 	golangci-lint run
 
 ## bench: every benchmark script under bench/, results in bench/out/.
-bench: bench-directory
+bench: bench-directory bench-record
 
 bench-directory:
 	bench/directory.sh
+
+## bench-record: N simulated cameras recorded by argus and by one ffmpeg per camera (NS, DURATION, PEER_MAX).
+bench-record:
+	bench/record.sh
 
 demo:
 	$(GO) run ./cmd/argus demo

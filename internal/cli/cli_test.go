@@ -284,7 +284,7 @@ func get(t *testing.T, url, token string) (int, []byte) {
 func TestServeBootstrapsAdminFromEnvironment(t *testing.T) {
 	data := t.TempDir()
 	m := startCmd(t, []string{"ARGUS_ADMIN_PASSWORD=a-long-admin-password"}, regexp.MustCompile(`serving (http://\S+)`),
-		"--data", data, "--log-level", "warn", "serve", "--listen", "127.0.0.1:0")
+		"--data", data, "--log-level", "warn", "serve", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0")
 	base := m[1]
 	if code, _ := get(t, base+"/healthz", ""); code != 200 {
 		t.Fatalf("healthz: %d", code)
@@ -301,17 +301,17 @@ func TestServeBootstrapsAdminFromEnvironment(t *testing.T) {
 func TestServePrintsGeneratedAdminPasswordOnce(t *testing.T) {
 	data := t.TempDir()
 	re := regexp.MustCompile(`(?s)password (\S+).*serving (http://\S+)`)
-	m := startCmd(t, nil, re, "--data", data, "--log-level", "warn", "serve", "--listen", "127.0.0.1:0")
+	m := startCmd(t, nil, re, "--data", data, "--log-level", "warn", "serve", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0")
 	login(t, m[2], "admin", m[1])
 }
 
 func TestDemoServesCityAndSimulator(t *testing.T) {
 	data := t.TempDir()
-	re := regexp.MustCompile(`(?s)API:\s+(http://[^/\s]+)/api/v1/.*cameras:\s+(\d+) simulated, (rtsp://\S+).*\n\s+admin\s+(\S+)`)
-	m := startCmd(t, nil, re, "--data", data, "--log-level", "warn", "demo", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--cameras", "24")
-	base, simURL, adminPW := m[1], m[3], m[4]
-	if m[2] != "24" {
-		t.Fatalf("demo reports %s cameras", m[2])
+	re := regexp.MustCompile(`(?s)API:\s+(http://[^/\s]+)/api/v1/.*RTSP:\s+rtsp://USER:PASSWORD@(\S+)/cameras.*cameras:\s+(\d+) simulated, (rtsp://\S+).*\n\s+admin\s+(\S+)`)
+	m := startCmd(t, nil, re, "--data", data, "--log-level", "warn", "demo", "--listen", "127.0.0.1:0", "--sim-listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--cameras", "24")
+	base, rtspAddr, count, simURL, adminPW := m[1], m[2], m[3], m[4], m[5]
+	if count != "24" {
+		t.Fatalf("demo reports %s cameras", count)
 	}
 	tok := login(t, base, "admin", adminPW)
 	code, b := get(t, base+"/api/v1/cameras?limit=100", tok)
@@ -364,5 +364,11 @@ func TestDemoServesCityAndSimulator(t *testing.T) {
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", simURL).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "h264,640,360") {
 		t.Fatalf("ffprobe %s: %v\n%s", simURL, err, out)
+	}
+	// The node re-serves a camera over RTSP to a signed-in user.
+	reserve := "rtsp://admin:" + adminPW + "@" + rtspAddr + "/cameras/cam-0000001"
+	out, err = exec.CommandContext(ctx, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", reserve).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "h264,640,360") {
+		t.Fatalf("ffprobe of the RTSP re-serve: %v\n%s", err, out)
 	}
 }

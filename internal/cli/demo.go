@@ -19,8 +19,8 @@ const demoData = "./argus-demo"
 
 func newDemoCmd(g *globals) *cobra.Command {
 	var (
-		listen, simListen string
-		cameras           int
+		listen, simListen, rtspListen string
+		cameras                       int
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -40,6 +40,7 @@ runs; the sign-ins are saved in DATA/demo-credentials.txt.`,
 				cfg.Data = demoData
 			}
 			cfg.HTTP.Listen = listen
+			cfg.RTSP.Listen = rtspListen
 			logger, err := g.logger(cfg)
 			if err != nil {
 				return err
@@ -72,20 +73,26 @@ runs; the sign-ins are saved in DATA/demo-credentials.txt.`,
 				_ = n.Close()
 				return fmt.Errorf("seed the demo: %w", err)
 			}
-			printDemo(cmd.OutOrStdout(), n.URL(), s, cameras, cfg.Data, accounts)
+			printDemo(cmd.OutOrStdout(), n, s, cameras, cfg.Data, accounts)
 			return n.Run(ctx)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "HTTP listen address host:port")
 	f.StringVar(&simListen, "sim-listen", "127.0.0.1:8554", "simulator RTSP listen address host:port")
+	f.StringVar(&rtspListen, "rtsp-listen", "127.0.0.1:9554", "RTSP re-serve host:port (empty: off)")
 	f.IntVar(&cameras, "cameras", 24, "number of simulated cameras")
 	return cmd
 }
 
-func printDemo(w io.Writer, url string, s *sim.Server, cameras int, data string, accounts []demo.Account) {
+func printDemo(w io.Writer, n *node.Node, s *sim.Server, cameras int, data string, accounts []demo.Account) {
+	url := n.URL()
 	fmt.Fprintf(w, "\nargus demo is running (Ctrl-C stops it)\n\n")
+	fmt.Fprintf(w, "  viewer:   %s/\n", url)
 	fmt.Fprintf(w, "  API:      %s/api/v1/  (OpenAPI: %s/api/v1/openapi.json)\n", url, url)
+	if a := n.RTSPAddr(); a != "" {
+		fmt.Fprintf(w, "  RTSP:     rtsp://USER:PASSWORD@%s/cameras/{id}\n", a)
+	}
 	fmt.Fprintf(w, "  cameras:  %d simulated, %s … %s\n", cameras, s.URL(1), s.URL(cameras))
 	fmt.Fprintf(w, "  data:     %s\n\n  sign in as:\n", data)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -40,6 +40,37 @@ type Config struct {
 	// Recording configures the recordings' disk: its free-space floor and
 	// the retention sweeper.
 	Recording Recording `yaml:"recording"`
+	// Live configures live video to browsers (LL-HLS; WebRTC).
+	Live Live `yaml:"live"`
+	// RTSP configures the RTSP re-serve for VLC, ffplay and other VMS.
+	RTSP RTSP `yaml:"rtsp"`
+}
+
+// Live configures live video (docs/live.md).
+type Live struct {
+	// HLS configures LL-HLS, the fallback for players without WebRTC.
+	HLS LiveHLS `yaml:"hls"`
+}
+
+// LiveHLS configures LL-HLS.
+type LiveHLS struct {
+	// IdleTimeout ends a viewer that has made no request for this long,
+	// and closes a camera's muxer with its last viewer.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxMuxers caps the cameras this node serves over LL-HLS at once.
+	MaxMuxers int `yaml:"max_muxers"`
+}
+
+// RTSP configures the RTSP re-serve: rtsp://HOST:PORT/cameras/{id}, with a
+// user's name and password or an API token as the password (Basic
+// authentication: use it on trusted networks).
+type RTSP struct {
+	// Listen is the RTSP (TCP) host:port; empty turns the re-serve off.
+	Listen string `yaml:"listen"`
+	// UDPRTP and UDPRTCP are the host:port pairs for viewers that ask for
+	// RTP over UDP (an even port and the next one); empty serves TCP only.
+	UDPRTP  string `yaml:"udp_rtp"`
+	UDPRTCP string `yaml:"udp_rtcp"`
 }
 
 // Log configures logging.
@@ -104,6 +135,8 @@ func Default() Config {
 		Auth:        Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour},
 		Credentials: Credentials{KeyFile: "keys/credentials.key"},
 		Recording:   Recording{MinFree: "5%", SweepInterval: time.Minute, SegmentDuration: time.Minute, FragmentDuration: time.Second},
+		Live:        Live{HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}},
+		RTSP:        RTSP{Listen: "127.0.0.1:9554"},
 	}
 }
 
@@ -255,6 +288,21 @@ func (c *Config) Validate() error {
 	}
 	if _, err := retention.ParseFloor(c.Recording.MinFree); err != nil {
 		return fmt.Errorf("recording.min_free: %w", err)
+	}
+	switch {
+	case c.Live.HLS.IdleTimeout < time.Second || c.Live.HLS.IdleTimeout > time.Hour:
+		return fmt.Errorf("live.hls.idle_timeout: %s is outside 1s..1h", c.Live.HLS.IdleTimeout)
+	case c.Live.HLS.MaxMuxers < 1:
+		return fmt.Errorf("live.hls.max_muxers: %d must be at least 1", c.Live.HLS.MaxMuxers)
+	case (c.RTSP.UDPRTP == "") != (c.RTSP.UDPRTCP == ""):
+		return errors.New("rtsp.udp_rtp and rtsp.udp_rtcp: set both or neither")
+	}
+	for name, addr := range map[string]string{"rtsp.listen": c.RTSP.Listen, "rtsp.udp_rtp": c.RTSP.UDPRTP, "rtsp.udp_rtcp": c.RTSP.UDPRTCP} {
+		if addr != "" {
+			if err := checkHostPort(addr); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
 	}
 	if err := checkHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)

@@ -60,6 +60,7 @@ type Node struct {
 	ln     net.Listener
 	srv    *http.Server
 	media  *media
+	live   *liveVideo
 }
 
 // New opens the store, makes sure the bootstrap admin exists, builds the API
@@ -110,7 +111,25 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := api.New(api.Config{
+	var (
+		m  *media
+		lv *liveVideo
+	)
+	if !opts.NoRecord {
+		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
+			return err
+		}
+		if lv, err = newLive(cfg, m.hub, n.store, auth, gate, n.logger, reg); err != nil {
+			_ = m.close()
+			return err
+		}
+	}
+	fail := func(err error) error {
+		_ = lv.close()
+		_ = m.close()
+		return err
+	}
+	acfg := api.Config{
 		Store:         n.store,
 		Gate:          gate,
 		Auth:          auth,
@@ -119,23 +138,22 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		Version:       opts.Version,
 		MetricsPublic: cfg.HTTP.MetricsPublic,
 		Health:        n.cameraHealth,
-	})
-	if err != nil {
-		return fmt.Errorf("http api: %w", err)
 	}
-	var m *media
-	if !opts.NoRecord {
-		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
-			return err
-		}
+	if lv != nil {
+		acfg.HLS = lv.hls
+	}
+	srv, err := api.New(acfg)
+	if err != nil {
+		return fail(fmt.Errorf("http api: %w", err))
+	}
+	if err := lv.start(ctx); err != nil {
+		return fail(fmt.Errorf("rtsp re-serve: %w", err))
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTP.Listen)
 	if err != nil {
-		if m != nil {
-			_ = m.close()
-		}
-		return fmt.Errorf("http listen: %w", err)
+		return fail(fmt.Errorf("http listen: %w", err))
 	}
+	n.live = lv
 	n.auth, n.gate, n.ln, n.media = auth, gate, ln, m
 	n.srv = &http.Server{
 		Handler:           routes(srv.Handler()),
@@ -161,6 +179,9 @@ func routes(apiHandler http.Handler) http.Handler {
 // configuration asked for port 0.
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
+// RTSPAddr is the RTSP re-serve's address, "" when it is off.
+func (n *Node) RTSPAddr() string { return n.live.rtspAddr() }
+
 // URL is the base URL of the HTTP API.
 func (n *Node) URL() string { return "http://" + n.Addr() }
 
@@ -171,9 +192,9 @@ func (n *Node) Store() argus.Store { return n.store }
 func (n *Node) Auth() *access.Auth { return n.auth }
 
 // Run serves and records until ctx is cancelled, then stops in this order:
-// the HTTP listener stops accepting while, at the same time, every recorder
-// finishes its segment in flight (both within ShutdownTimeout); then the
-// camera sources close, then the store. It returns nil after a clean stop.
+// live sessions end; the HTTP listener stops accepting while, at the same
+// time, every recorder finishes its segment in flight (both within
+// ShutdownTimeout); then the camera sources close, then the store. It returns nil after a clean stop.
 func (n *Node) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- n.srv.Serve(n.ln) }()
@@ -192,13 +213,18 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Close releases what New acquired, for a node that never ran.
 func (n *Node) Close() error {
-	return errors.Join(n.ln.Close(), n.media.close(), n.store.Close())
+	return errors.Join(n.ln.Close(), n.live.close(), n.media.close(), n.store.Close())
 }
 
 func (n *Node) shutdown(mediaDone <-chan error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	var errs []error
+	// Live sessions end first ("shutdown"): LL-HLS requests waiting in a
+	// muxer are answered, so the HTTP server can drain.
+	if err := n.live.close(); err != nil {
+		errs = append(errs, fmt.Errorf("close live video: %w", err))
+	}
 	if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		_ = n.srv.Close()
