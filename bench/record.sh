@@ -73,7 +73,13 @@ pss() { local p; for p in "$@"; do awk '$1=="Pss:"{print $2}' "/proc/$p/smaps_ro
 now() { date +%s.%N; }
 # metric NAME: the value of an unlabelled metric of the node.
 metric() { awk -v m="$1" '$1==m{printf "%.0f\n", $2; f=1} END{if(!f) print 0}' "$WORK/metrics"; }
-scrape() { curl -fsS --max-time 10 "$API/metrics" >"$WORK/metrics"; }
+# scrape: fetch the node's metrics; an overloaded node may take a while.
+scrape() {
+	local _
+	for _ in 1 2 3; do curl -fsS --max-time 30 "$API/metrics" >"$WORK/metrics" && return 0; done
+	echo "metrics: no answer from $API" >&2
+	return 1
+}
 # wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds.
 wait_for() {
 	local t=$1; shift
@@ -108,7 +114,7 @@ run_argus() {
 	fi
 	sleep "$WARMUP"
 
-	scrape
+	scrape || exit 1
 	local b0 f0 d0 h0 r0 c0 c1 w0 w1 sc0 sc1 l0 t0 t1 wall
 	b0=$(metric argus_ingest_bytes_total) f0=$(metric argus_record_units_total)
 	d0=$(metric argus_record_reader_drops_total) h0=$(metric argus_hub_reader_drops_total)
@@ -118,7 +124,7 @@ run_argus() {
 	sleep "$DURATION"
 	c1=$(ticks "$SERVER") sc1=$(ticks "$SIM") t1=$(now)
 	R[$n.a_skip]=$(skipped "$l0")
-	scrape
+	scrape || exit 1
 	w1=$(du -sb "$data/recordings" | cut -f1)
 	wall=$(calc "\"%.3f\", $t1 - $t0")
 	R[$n.a_cpu]=$(calc "\"%.2f\", ($c1 - $c0) / $HZ / $wall * 100")

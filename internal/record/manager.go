@@ -83,6 +83,9 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	cfg.Reconcile = cmp.Or(cfg.Reconcile, DefaultReconcileInterval)
 	cfg.StopTimeout = cmp.Or(cfg.StopTimeout, DefaultStopTimeout)
+	if cfg.Writer.Buffers == nil {
+		cfg.Writer.Buffers = new(sync.Pool)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -195,6 +198,13 @@ func (m *Manager) stopAll() {
 	m.wg.Wait()
 }
 
+// pumpBatch is how long a recorder that has caught up with its camera
+// waits before reading on: the units gather in its hub queue (far longer
+// than this) and are written in one go. A fragment is a second long, so
+// waking for every frame (and paying the scheduler each time) buys
+// nothing.
+const pumpBatch = 200 * time.Millisecond
+
 // record is one camera's recorder loop.
 func (m *Manager) record(ctx context.Context, camera string) {
 	log := m.log.With("camera", camera)
@@ -236,10 +246,22 @@ func (m *Manager) record(ctx context.Context, camera string) {
 // pump writes r's units to w until the reader ends.
 func (m *Manager) pump(ctx context.Context, r *hub.Reader, w *Writer, log *slog.Logger) error {
 	var lastErr string
+	nap := time.NewTimer(time.Hour)
+	nap.Stop()
+	defer nap.Stop()
 	for {
 		u, err := r.Read(ctx)
 		if err != nil {
 			return err
+		}
+		// Caught up with the camera: let units gather in the reader's
+		// queue rather than wake for every frame (see pumpBatch).
+		if !u.Wall.IsZero() && time.Since(u.Wall) < pumpBatch/2 {
+			nap.Reset(pumpBatch)
+			select {
+			case <-ctx.Done():
+			case <-nap.C:
+			}
 		}
 		m.written.Inc()
 		if err := w.WriteUnit(ctx, u); err != nil {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"time"
 
 	"argus"
@@ -56,6 +57,10 @@ type Options struct {
 	FragmentDuration time.Duration
 	// Logger receives segment and error reports; nil discards them.
 	Logger *slog.Logger
+	// Buffers, when set, lends the buffers fragments are laid out in (as
+	// *[]byte), so that the cameras of a Manager share a few instead of
+	// each keeping one a fragment long; nil keeps one per Writer.
+	Buffers *sync.Pool
 }
 
 // Writer records one camera. It is not safe for concurrent use: one
@@ -89,7 +94,8 @@ type Writer struct {
 	fragFirst, fragEnd int64
 	fragPrimary        bool
 	fragBytes          int
-	buf                []byte
+	buf                []byte     // the fragment's bytes, without bufs
+	bufs               *sync.Pool // lends buf instead (Options.Buffers)
 
 	// The timeline anchor: the primary decode time anchorDTS happened at
 	// Unix millisecond anchorMs. Segment starts and ends are carried on
@@ -129,6 +135,7 @@ func NewWriter(store segment.Store, camera string, opts Options) (*Writer, error
 		segDur:  cmp.Or(opts.SegmentDuration, DefaultSegmentDuration),
 		fragDur: cmp.Or(opts.FragmentDuration, DefaultFragmentDuration),
 		log:     opts.Logger,
+		bufs:    opts.Buffers,
 	}
 	if w.segDur < time.Second || w.segDur > 30*time.Minute {
 		return nil, argus.FieldErrorf("segment_duration", "segment duration %v is outside 1s..30m", w.segDur)
@@ -356,14 +363,23 @@ func (w *Writer) flush(ctx context.Context) error {
 		return nil
 	}
 	w.seq++
-	w.buf = appendFragment(w.buf[:0], w.seq, w.frags)
+	buf := &w.buf
+	if w.bufs != nil {
+		if b, ok := w.bufs.Get().(*[]byte); ok {
+			buf = b
+		} else {
+			buf = new([]byte)
+		}
+		defer w.bufs.Put(buf)
+	}
+	*buf = appendFragment((*buf)[:0], w.seq, w.frags)
 	for _, f := range w.frags {
 		clear(f.samples) // drop the unit references
 		f.samples = f.samples[:0]
 	}
 	end, primary := w.fragEnd, w.fragPrimary
 	w.fragPrimary, w.fragBytes = false, 0
-	if err := w.seg.Append(ctx, w.buf); err != nil {
+	if err := w.seg.Append(ctx, *buf); err != nil {
 		// The store left the segment at its last whole fragment: finish
 		// it there and start again at the next keyframe.
 		err = fmt.Errorf("record camera %s: %w", w.camera, err)

@@ -11,16 +11,15 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
-	"github.com/pion/rtp"
 
 	"argus/internal/seiclock"
 )
 
-// packetWriter is where a camera writes its RTP packets: a
-// gortsplib.ServerStream, or a stub in benchmarks.
-type packetWriter interface {
-	WritePacketRTPWithNTP(medi *description.Media, pkt *rtp.Packet, ntp time.Time) error
-}
+// RTP over RTSP interleaved framing (RFC 2326 §10.12, RFC 3550 §5.1).
+const (
+	interleavedLen = 4  // '$', channel, 16-bit length
+	rtpHeaderLen   = 12 // version 2, no CSRC, no extension
+)
 
 // camera is one simulated camera. Its frames are a pure function of time:
 // frame k (counted from Server.Start) is clip frame (k+offset) mod len, is
@@ -37,23 +36,26 @@ type camera struct {
 	phase    time.Duration // frame-time offset, spreads wake-ups and IDRs
 	stream   *gortsplib.ServerStream
 	medi     *description.Media
-	out      packetWriter
+	ssrc     uint32 // the stream's, announced in SETUP
 	kick     chan struct{}
 	nreaders atomic.Int32 // len(readers), read by run without the lock
 
 	// mu guards readers: the sessions playing this camera.
 	mu      sync.Mutex
-	readers map[*gortsplib.ServerSession]struct{}
+	readers map[*gortsplib.ServerSession]*reader
 
 	// Owned by the run goroutine (or a benchmark).
-	pkt    rtp.Packet
-	seq    uint16
-	tsBase uint32
-	rng    *rand.Rand
-	sei    []byte
-	junk   []byte
-	junkN  int
-	modes  failSet // fail modes active at the last frame, for logging
+	frame   []byte // the frame being sent: interleaved RTP packets, channel 0
+	packets []int  // offsets of frame's packets
+	seq     uint16
+	// RTP packets and payload octets sent, for the sender reports.
+	sentPackets, sentOctets uint32
+	tsBase                  uint32
+	rng                     *rand.Rand
+	sei                     []byte
+	junk                    []byte
+	junkN                   int
+	modes                   failSet // fail modes active at the last frame, for logging
 }
 
 // failSet is a set of fail modes.
@@ -79,7 +81,7 @@ func newCamera(s *Server, n int) *camera {
 		offset:  ((int64(n-1)*gop+idrShift)%frames + s.seekFrames) % frames,
 		phase:   time.Duration(frac(float64(n-1)*0.4142135623730951) * float64(time.Second) / float64(s.fps)),
 		kick:    make(chan struct{}, 1),
-		readers: make(map[*gortsplib.ServerSession]struct{}),
+		readers: make(map[*gortsplib.ServerSession]*reader),
 		rng:     rand.New(rand.NewPCG(uint64(n), 0x61726775735f7369)),
 		sei:     make([]byte, 0, seiclock.MaxLen),
 		junk:    make([]byte, 0, maxPayload),
@@ -89,7 +91,6 @@ func newCamera(s *Server, n int) *camera {
 			c.failures = append(c.failures, f)
 		}
 	}
-	c.pkt.Header = rtp.Header{Version: 2, PayloadType: payloadType}
 	c.seq = uint16(c.rng.Uint32())
 	c.tsBase = c.rng.Uint32()
 	return c
@@ -117,9 +118,9 @@ func (c *camera) activeModes(elapsed time.Duration) failSet {
 }
 
 // addReader registers a session that starts playing.
-func (c *camera) addReader(ss *gortsplib.ServerSession) {
+func (c *camera) addReader(r *reader) {
 	c.mu.Lock()
-	c.readers[ss] = struct{}{}
+	c.readers[r.ss] = r
 	c.nreaders.Store(int32(len(c.readers)))
 	c.mu.Unlock()
 	select {
@@ -193,6 +194,7 @@ func (c *camera) step(now time.Time, next int64) int64 {
 		next = due + 1
 	case due-next > int64(c.s.fps):
 		// More than a second behind (an overloaded host): skip ahead.
+		c.log.Warn("host too slow, camera skipped frames", "skipped", due-next, "frame", due)
 		next = due
 	}
 	modes := c.activeModes(elapsed)
@@ -213,10 +215,44 @@ func (c *camera) step(now time.Time, next int64) int64 {
 	return next
 }
 
-// sendFrame writes frame k: garbage first when asked (every other frame),
-// SPS and PPS before an IDR, the SEI wall-clock stamp, the slices, and the
-// filler padding. It does not allocate.
+// sendFrame sends frame k to every reader, one write each.
 func (c *camera) sendFrame(k int64, now time.Time, garbage bool) {
+	c.buildFrame(k, now, garbage)
+	var failed []*reader
+	c.mu.Lock()
+	for _, r := range c.readers {
+		if err := c.writeTo(r); err != nil {
+			c.log.Debug("closing a session that does not keep up", "error", err)
+			failed = append(failed, r)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range failed {
+		c.removeReader(r.ss)
+		r.ss.Close()
+	}
+}
+
+// writeTo writes the frame to r, on r's interleaved channel.
+func (c *camera) writeTo(r *reader) error {
+	if r.channel != 0 { // frame holds channel 0 (RTP) and 1 (RTCP)
+		for _, off := range c.packets {
+			c.frame[off+1] += r.channel
+		}
+		defer func() {
+			for _, off := range c.packets {
+				c.frame[off+1] -= r.channel
+			}
+		}()
+	}
+	return r.conn.writeFrame(c.frame)
+}
+
+// buildFrame lays out frame k's RTP packets in c.frame: garbage first when
+// asked (every other frame), SPS and PPS before an IDR, the SEI wall-clock
+// stamp, the slices, and the filler padding. It does not allocate.
+func (c *camera) buildFrame(k int64, now time.Time, garbage bool) {
+	c.frame, c.packets = c.frame[:0], c.packets[:0]
 	m := c.s.media
 	f := &m.frames[(k+c.offset)%int64(len(m.frames))]
 	ts := c.tsBase + uint32(k*clockRate/int64(c.s.fps))
@@ -236,17 +272,43 @@ func (c *camera) sendFrame(k int64, now time.Time, garbage bool) {
 	for i, p := range filler {
 		c.write(p, ts, i == len(filler)-1, now)
 	}
+	if k%int64(c.s.fps) == 0 {
+		c.writeSenderReport(ts, now)
+	}
 }
 
-func (c *camera) write(payload []byte, ts uint32, marker bool, now time.Time) {
-	c.pkt.Marker = marker
-	c.pkt.SequenceNumber = c.seq
+// ntpEpochOffset is the number of seconds from 1900 (NTP) to 1970 (Unix).
+const ntpEpochOffset = 2208988800
+
+// writeSenderReport appends an RTCP sender report (RFC 3550 §6.4.1) that
+// maps RTP timestamp ts to wall clock now, on channel 1.
+func (c *camera) writeSenderReport(ts uint32, now time.Time) {
+	const n = 28
+	sec := uint32(now.Unix() + ntpEpochOffset)
+	frac := uint32(uint64(now.Nanosecond()) << 32 / 1e9)
+	c.packets = append(c.packets, len(c.frame))
+	c.frame = append(c.frame, '$', 1, 0, n, 0x80, 200, 0, n/4-1)
+	for _, v := range [...]uint32{c.ssrc, sec, frac, ts, c.sentPackets, c.sentOctets} {
+		c.frame = append(c.frame, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	}
+}
+
+// write appends one RTP packet to the frame.
+func (c *camera) write(payload []byte, ts uint32, marker bool, _ time.Time) {
+	n := rtpHeaderLen + len(payload)
+	m := byte(payloadType)
+	if marker {
+		m |= 0x80
+	}
+	c.packets = append(c.packets, len(c.frame))
+	c.frame = append(c.frame, '$', 0, byte(n>>8), byte(n),
+		0x80, m, byte(c.seq>>8), byte(c.seq),
+		byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts),
+		byte(c.ssrc>>24), byte(c.ssrc>>16), byte(c.ssrc>>8), byte(c.ssrc))
+	c.frame = append(c.frame, payload...)
 	c.seq++
-	c.pkt.Timestamp = ts
-	c.pkt.Payload = payload
-	// The only error is a closed stream, during shutdown; a reader whose
-	// queue is full is handled (and logged) by gortsplib.
-	_ = c.out.WritePacketRTPWithNTP(c.medi, &c.pkt, now)
+	c.sentPackets++
+	c.sentOctets += uint32(len(payload))
 }
 
 // writeGarbage writes one malformed payload, cycling through four kinds.

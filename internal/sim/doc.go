@@ -14,8 +14,12 @@
 // across cameras. A camera's timeline runs from Server.Start; it sends only
 // while a session plays it, so a viewer joins mid-GOP, as with a real
 // camera, and idle cameras cost nothing. The clip is parsed and packetized
-// once and shared; the per-frame path does not allocate (gortsplib's
-// ServerStream still copies each packet once per write).
+// once and shared. A camera lays each frame's RTP packets out with their
+// RTSP interleaved headers in one reused buffer and writes the frame to
+// each playing TCP session in one write, bypassing gortsplib's per-packet
+// queue (gortsplib still answers the requests); an RTCP sender report,
+// with the same wall clock as the SEI stamp, follows one frame a second.
+// The per-frame path does not allocate.
 //
 // Config.Bitrate pads every frame with a filler-data NAL unit (type 12) so
 // that a small clip behaves like, say, a 2 Mbit/s camera; Config.FPS

@@ -2,8 +2,10 @@ package sim
 
 import (
 	"errors"
+	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,4 +190,37 @@ func waitGoroutines(tb testing.TB, before int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// addDrainedReader adds a reader to c over a loopback TCP connection whose
+// far end is read and discarded; the counter it returns is the bytes read.
+func addDrainedReader(tb testing.TB, c *camera) *atomic.Int64 {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close(); server.Close() })
+	var n atomic.Int64
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			m, err := client.Read(buf)
+			n.Add(int64(m))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	c.addReader(&reader{conn: &tcpConn{Conn: server}})
+	return &n
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/headers"
 
 	"argus/internal/sim/clips"
 )
@@ -166,6 +168,13 @@ func (s *Server) Start(ctx context.Context) error {
 	s.rtsp = &gortsplib.Server{
 		Handler:     &handler{s: s},
 		RTSPAddress: s.cfg.Listen,
+		Listen: func(network, address string) (net.Listener, error) {
+			ln, err := net.Listen(network, address)
+			if err != nil {
+				return nil, err
+			}
+			return listener{ln}, nil
+		},
 	}
 	if err := s.rtsp.Start(); err != nil {
 		s.rtsp = nil
@@ -190,7 +199,11 @@ func (s *Server) Start(ctx context.Context) error {
 			s.rtsp = nil
 			return fmt.Errorf("camera %d: init stream: %w", c.n, err)
 		}
-		c.out = c.stream
+		for _, m := range c.stream.Stats().Medias {
+			for _, f := range m.Formats {
+				c.ssrc = f.LocalSSRC
+			}
+		}
 	}
 
 	ctx, s.cancel = context.WithCancelCause(ctx)
@@ -303,7 +316,24 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 	if res != nil {
 		return res, nil, nil
 	}
+	ctx.Session.SetUserData(interleavedChannel(ctx.Request.Header["Transport"]))
 	return &base.Response{StatusCode: base.StatusOK}, c.stream, nil
+}
+
+// interleavedChannel returns the RTP channel a SETUP's Transport header asks
+// for over TCP. Without one, gortsplib picks the first free pair: 0 for
+// the simulator's single track.
+func interleavedChannel(v base.HeaderValue) byte {
+	var ths headers.Transports
+	if err := ths.Unmarshal(v); err != nil {
+		return 0
+	}
+	for _, th := range ths {
+		if th.Protocol == headers.TransportProtocolTCP && th.InterleavedIDs != nil {
+			return byte(th.InterleavedIDs[0])
+		}
+	}
+	return 0
 }
 
 // OnPlay implements gortsplib.ServerHandlerOnPlay.
@@ -312,8 +342,15 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	if res != nil {
 		return res, nil
 	}
-	c.addReader(ctx.Session)
-	c.log.Debug("session playing", "remote", ctx.Conn.NetConn().RemoteAddr().String())
+	tc, ok := ctx.Conn.NetConn().(*tcpConn)
+	if !ok || ctx.Session.Transport() == nil || ctx.Session.Transport().Protocol != gortsplib.ProtocolTCP {
+		return &base.Response{StatusCode: base.StatusUnsupportedTransport}, nil
+	}
+	ch, _ := ctx.Session.UserData().(byte)
+	r := &reader{ss: ctx.Session, conn: tc, channel: ch}
+	// Frames go out only once the PLAY response has.
+	tc.onPlayed(func() { c.addReader(r) })
+	c.log.Debug("session playing", "remote", tc.RemoteAddr().String())
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
