@@ -18,7 +18,7 @@ before(async () => {
   const bin = process.env.ARGUS_BIN || join(dataDir, 'argus');
   if (!process.env.ARGUS_BIN) execFileSync('go', ['build', '-o', bin, './cmd/argus'], { cwd: root, stdio: 'inherit' });
   demo = spawn(bin, ['demo', '--data', join(dataDir, 'data'), '--listen', '127.0.0.1:0', '--sim-listen', '127.0.0.1:0', '--rtsp-listen', '127.0.0.1:0', '--cameras', '4', '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ARGUS_LIVE_WEBRTC_UDP_PORT: '0' } });
   let out = '';
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('argus demo printed no URL within 60 s:\n' + out)), 60000);
@@ -42,10 +42,11 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('a signed-in user sees a camera play live', async () => {
+for (const [via, path] of [['whep', '/'], ['llhls', '/?via=hls']]) {
+test(`a signed-in user sees a camera play live over ${via}`, async () => {
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log('browser:', m.text()); });
-  await page.goto(base + '/');
+  await page.goto(base + path);
   await page.fill('input[name=username]', 'admin');
   await page.fill('input[name=password]', password);
   await page.click('form#login button[type=submit]');
@@ -61,6 +62,7 @@ test('a signed-in user sees a camera play live', async () => {
     const el = document.getElementById('video');
     return { t: el.currentTime, w: el.videoWidth, h: el.videoHeight, via: el.dataset.transport };
   });
+  assert.equal(v.via, via);
   assert.equal(v.w, 640);
   assert.equal(v.h, 360);
   const t0 = v.t;
@@ -68,7 +70,9 @@ test('a signed-in user sees a camera play live', async () => {
   const t1 = await page.evaluate(() => document.getElementById('video').currentTime);
   assert.ok(t1 > t0 + 0.5, `currentTime did not advance: ${t0} → ${t1}`);
   console.log(`played over ${v.via}: ${v.w}x${v.h}, currentTime ${t0.toFixed(2)} → ${t1.toFixed(2)}`);
+  await page.close();
 });
+}
 
 test('the page asks for a sign-in and refuses a wrong password', async () => {
   const page = await browser.newPage();

@@ -68,6 +68,9 @@ type Config struct {
 	// MetricsPublic serves /metrics without authentication. By default a
 	// scraper needs a bearer token (any active user's API token).
 	MetricsPublic bool
+	// WHEP serves live video over WebRTC (POST /api/v1/cameras/{id}/whep
+	// and the session routes); nil answers them 503.
+	WHEP WHEPService
 	// MaxBodyBytes limits JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxImportBytes limits the CSV body of POST /api/v1/cameras/import;
@@ -86,6 +89,7 @@ type Server struct {
 	version       string
 	ready         func(ctx context.Context) error
 	health        func(cameraID string) (CameraHealth, bool)
+	whep          WHEPService
 	hls           HLSService
 	metricsPublic bool
 	maxBody       int64
@@ -111,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		version:       cfg.Version,
 		ready:         cfg.Ready,
 		health:        cfg.Health,
+		whep:          cfg.WHEP,
 		hls:           cfg.HLS,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,

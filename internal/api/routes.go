@@ -127,6 +127,13 @@ func routeTable() []route {
 		{method: "DELETE", path: "/api/v1/cameras/{id}", id: "deleteCamera", tag: "cameras", summary: "Remove a camera.",
 			status: 204, handle: (*Server).deleteCamera},
 
+		{method: "POST", path: "/api/v1/cameras/{id}/whep", id: "whepOffer", tag: "live", summary: "Watch a camera live over WebRTC (WHEP): post an SDP offer, get the answer (201) and the session's URL in Location.",
+			bodyType: mediaSDP, status: 201, contentType: mediaSDP, maxBody: maxSDPBytes, handle: (*Server).whepOffer},
+		{method: "PATCH", path: "/api/v1/whep/{session}", id: "whepPatch", tag: "live", summary: "Trickle ICE: add the candidates of an RFC 8840 SDP fragment to a WHEP session.",
+			bodyType: mediaSDPFrag, status: 204, maxBody: maxSDPBytes, handle: (*Server).whepPatch},
+		{method: "DELETE", path: "/api/v1/whep/{session}", id: "whepDelete", tag: "live", summary: "End a WHEP session.",
+			status: 204, handle: (*Server).whepDelete},
+
 		{method: "POST", path: "/api/v1/holds", id: "createHold", tag: "holds", summary: "Place an evidence hold on a camera's recordings from..to; retention never deletes them while it lasts.",
 			request: typeOf[holdRequest](), response: typeOf[argus.Hold](), status: 201, handle: (*Server).createHold},
 		{method: "GET", path: "/api/v1/holds", id: "listHolds", tag: "holds", summary: "Evidence holds of the organisations the caller may see, newest first.",

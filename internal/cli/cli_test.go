@@ -223,6 +223,8 @@ func startCmd(t *testing.T, environ []string, re *regexp.Regexp, args ...string)
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errb := &syncBuffer{}, &syncBuffer{}
 	done := make(chan int, 1)
+	// Tests run in parallel packages: WebRTC takes a free UDP port, not 8189.
+	environ = append(environ, "ARGUS_LIVE_WEBRTC_UDP_PORT=0")
 	go func() {
 		done <- Run(ctx, Env{Args: args, Stdin: strings.NewReader(""), Stdout: out, Stderr: errb, Environ: environ})
 	}()

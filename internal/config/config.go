@@ -48,8 +48,28 @@ type Config struct {
 
 // Live configures live video (docs/live.md).
 type Live struct {
+	// WebRTC configures WHEP, the sub-second path to browsers.
+	WebRTC LiveWebRTC `yaml:"webrtc"`
 	// HLS configures LL-HLS, the fallback for players without WebRTC.
 	HLS LiveHLS `yaml:"hls"`
+}
+
+// LiveWebRTC configures WHEP (WebRTC). All sessions share one UDP port, so
+// a firewall needs one port open (and one TCP port for ICE-TCP).
+type LiveWebRTC struct {
+	// UDPPort is the one UDP port every session's ICE runs on; 0 picks a
+	// free port.
+	UDPPort int `yaml:"udp_port"`
+	// TCPPort is the ICE-TCP port, for viewers whose network lets no UDP
+	// through; 0 turns ICE-TCP off.
+	TCPPort int `yaml:"tcp_port"`
+	// ListenIP binds both ports to this address and offers only it; empty
+	// means every IPv4 address of the host except loopback.
+	ListenIP string `yaml:"listen_ip"`
+	// PublicIPs are offered besides the host's own addresses: the public
+	// addresses of a 1:1 NAT in front of this node (comma-separated in
+	// ARGUS_LIVE_WEBRTC_PUBLIC_IPS).
+	PublicIPs []string `yaml:"public_ips"`
 }
 
 // LiveHLS configures LL-HLS.
@@ -135,7 +155,7 @@ func Default() Config {
 		Auth:        Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour},
 		Credentials: Credentials{KeyFile: "keys/credentials.key"},
 		Recording:   Recording{MinFree: "5%", SweepInterval: time.Minute, SegmentDuration: time.Minute, FragmentDuration: time.Second},
-		Live:        Live{HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}},
+		Live:        Live{WebRTC: LiveWebRTC{UDPPort: 8189, PublicIPs: []string{}}, HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}},
 		RTSP:        RTSP{Listen: "127.0.0.1:9554"},
 	}
 }
@@ -252,6 +272,14 @@ func setValue(f reflect.Value, val string) error {
 			return fmt.Errorf("%q is not true or false", val)
 		}
 		f.SetBool(b)
+	case f.Type() == reflect.TypeFor[[]string]():
+		var list []string
+		for _, v := range strings.Split(val, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				list = append(list, v)
+			}
+		}
+		f.Set(reflect.ValueOf(list))
 	case f.Kind() == reflect.Int:
 		n, err := strconv.Atoi(val)
 		if err != nil {
@@ -292,10 +320,21 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Live.HLS.IdleTimeout < time.Second || c.Live.HLS.IdleTimeout > time.Hour:
 		return fmt.Errorf("live.hls.idle_timeout: %s is outside 1s..1h", c.Live.HLS.IdleTimeout)
+	case c.Live.WebRTC.UDPPort < 0 || c.Live.WebRTC.UDPPort > 65535:
+		return fmt.Errorf("live.webrtc.udp_port: %d is not a port", c.Live.WebRTC.UDPPort)
+	case c.Live.WebRTC.TCPPort < 0 || c.Live.WebRTC.TCPPort > 65535:
+		return fmt.Errorf("live.webrtc.tcp_port: %d is not a port", c.Live.WebRTC.TCPPort)
+	case c.Live.WebRTC.ListenIP != "" && net.ParseIP(c.Live.WebRTC.ListenIP) == nil:
+		return fmt.Errorf("live.webrtc.listen_ip: %q is not an IP address", c.Live.WebRTC.ListenIP)
 	case c.Live.HLS.MaxMuxers < 1:
 		return fmt.Errorf("live.hls.max_muxers: %d must be at least 1", c.Live.HLS.MaxMuxers)
 	case (c.RTSP.UDPRTP == "") != (c.RTSP.UDPRTCP == ""):
 		return errors.New("rtsp.udp_rtp and rtsp.udp_rtcp: set both or neither")
+	}
+	for _, ip := range c.Live.WebRTC.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("live.webrtc.public_ips: %q is not an IP address", ip)
+		}
 	}
 	for name, addr := range map[string]string{"rtsp.listen": c.RTSP.Listen, "rtsp.udp_rtp": c.RTSP.UDPRTP, "rtsp.udp_rtcp": c.RTSP.UDPRTCP} {
 		if addr != "" {

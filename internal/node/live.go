@@ -15,6 +15,7 @@ import (
 	"argus/internal/hub"
 	"argus/internal/live"
 	"argus/internal/live/llhls"
+	"argus/internal/live/whep"
 	"argus/internal/live/rtspserver"
 )
 
@@ -22,6 +23,7 @@ import (
 // recording their viewers in one session registry.
 type liveVideo struct {
 	sessions *live.Sessions
+	whep     *whep.Service
 	hls      *llhls.Service
 	rtsp     *rtspserver.Server // nil when rtsp.listen is empty
 }
@@ -30,6 +32,18 @@ func newLive(cfg config.Config, h *hub.Hub, store argus.Store, auth *access.Auth
 	logger *slog.Logger, reg prometheus.Registerer) (*liveVideo, error) {
 	lv := &liveVideo{sessions: live.NewSessions(live.NewSlogRecorder(logger.With("role", "live")), nil)}
 	var err error
+	lv.whep, err = whep.New(whep.Config{
+		Hub:       h,
+		Sessions:  lv.sessions,
+		UDPPort:   cfg.Live.WebRTC.UDPPort,
+		TCPPort:   cfg.Live.WebRTC.TCPPort,
+		ListenIP:  cfg.Live.WebRTC.ListenIP,
+		PublicIPs: cfg.Live.WebRTC.PublicIPs,
+		Logger:    logger.With("role", "whep"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: %w", err)
+	}
 	lv.hls, err = llhls.New(llhls.Config{
 		Hub:         h,
 		Sessions:    lv.sessions,
@@ -39,6 +53,7 @@ func newLive(cfg config.Config, h *hub.Hub, store argus.Store, auth *access.Auth
 		Registerer:  reg,
 	})
 	if err != nil {
+		_ = lv.whep.Close()
 		return nil, fmt.Errorf("ll-hls: %w", err)
 	}
 	if cfg.RTSP.Listen == "" {
@@ -59,6 +74,7 @@ func newLive(cfg config.Config, h *hub.Hub, store argus.Store, auth *access.Auth
 	})
 	if err != nil {
 		_ = lv.hls.Close()
+		_ = lv.whep.Close()
 		return nil, fmt.Errorf("rtsp re-serve: %w", err)
 	}
 	return lv, nil
@@ -92,7 +108,7 @@ func (lv *liveVideo) close() error {
 	if lv == nil {
 		return nil
 	}
-	err := lv.hls.Close()
+	err := errors.Join(lv.whep.Close(), lv.hls.Close())
 	if lv.rtsp != nil {
 		err = errors.Join(err, lv.rtsp.Close())
 	}

@@ -140,7 +140,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		Health:        n.cameraHealth,
 	}
 	if lv != nil {
-		acfg.HLS = lv.hls
+		acfg.HLS, acfg.WHEP = lv.hls, lv.whep
 	}
 	srv, err := api.New(acfg)
 	if err != nil {

@@ -75,7 +75,7 @@ func recordingNode(t *testing.T, cameras int) (bin, data, root string) {
 func serve(t *testing.T, bin, data string, stderr *bytes.Buffer) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "--data", data, "--log-format", "json", "serve", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "ARGUS_ADMIN_PASSWORD=process-test-password")
+	cmd.Env = append(os.Environ(), "ARGUS_ADMIN_PASSWORD=process-test-password", "ARGUS_LIVE_WEBRTC_UDP_PORT=0")
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

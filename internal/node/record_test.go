@@ -42,6 +42,7 @@ func TestServeRecordsEverySimulatedCamera(t *testing.T) {
 	cfg.Data = t.TempDir()
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.RTSP.Listen = "127.0.0.1:0"
+	cfg.Live.WebRTC.UDPPort = 0
 	cfg.Recording.SegmentDuration = 2 * time.Second
 	ctx, cancel := context.WithCancel(t.Context())
 	n, err := node.New(ctx, node.Options{Config: cfg, Environ: []string{"ARGUS_ADMIN_PASSWORD=record-test-password"}})

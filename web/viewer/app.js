@@ -86,6 +86,8 @@ async function play(cam) {
   $('title').textContent = cam.name;
   $('status').textContent = 'connecting…';
   try {
+    // ?via=hls skips WebRTC (a player on a network that blocks it, or a test).
+    if (new URLSearchParams(location.search).get('via') === 'hls') throw new Error('LL-HLS asked for');
     current = await playWHEP(cam.id);
     $('status').textContent = '';
     video.dataset.transport = 'whep';
