@@ -15,8 +15,8 @@ import (
 	"argus/internal/hub"
 	"argus/internal/live"
 	"argus/internal/live/llhls"
-	"argus/internal/live/whep"
 	"argus/internal/live/rtspserver"
+	"argus/internal/live/whep"
 )
 
 // liveVideo is the node's live-video protocols, all reading from the hub and
