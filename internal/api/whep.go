@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"argus"
+	"argus/internal/live"
 )
 
 // WHEPService is a node's WebRTC live video, signalled with WHEP; the
@@ -23,6 +24,9 @@ type WHEPService interface {
 	Patch(ctx context.Context, sessionID string, viewer argus.Principal, sdpFrag string) error
 	// Delete ends viewer's session.
 	Delete(ctx context.Context, sessionID string, viewer argus.Principal) error
+	// Source says which stream the session plays: the camera's main
+	// stream, its H.264 sub-stream, or a transcode (for H.265 cameras).
+	Source(sessionID string) live.Source
 }
 
 // Media types of WHEP bodies.
@@ -63,6 +67,7 @@ func (s *Server) whepOffer(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", mediaSDP)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", "/api/v1/whep/"+id)
+	w.Header().Set(live.SourceHeader, string(s.whep.Source(id)))
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, answer) // the client went away; its session times out
 	return nil

@@ -209,6 +209,9 @@ func TestWHEPSession(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); ct != "application/sdp" {
 		t.Errorf("Content-Type %q, want application/sdp", ct)
 	}
+	if src := r.header.Get("X-Argus-Source"); src != "main" {
+		t.Errorf("X-Argus-Source %q, want main (an H.264 camera plays its main stream)", src)
+	}
 	if !strings.HasPrefix(string(r.body), "v=0") || !strings.Contains(string(r.body), "a=candidate:") {
 		t.Errorf("answer is not an SDP answer with candidates:\n%s", r.body)
 	}

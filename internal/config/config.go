@@ -52,6 +52,13 @@ type Live struct {
 	WebRTC LiveWebRTC `yaml:"webrtc"`
 	// HLS configures LL-HLS, the fallback for players without WebRTC.
 	HLS LiveHLS `yaml:"hls"`
+	// MaxTranscodes caps the H.265 → H.264 transcodes (ffmpeg processes)
+	// this node runs at once for browsers of H.265 cameras without an
+	// H.264 sub-stream.
+	MaxTranscodes int `yaml:"max_transcodes"`
+	// FFmpeg is the ffmpeg binary the transcodes run; "ffmpeg" is looked
+	// up on PATH.
+	FFmpeg string `yaml:"ffmpeg"`
 }
 
 // LiveWebRTC configures WHEP (WebRTC). All sessions share one UDP port, so
@@ -155,7 +162,7 @@ func Default() Config {
 		Auth:        Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour},
 		Credentials: Credentials{KeyFile: "keys/credentials.key"},
 		Recording:   Recording{MinFree: "5%", SweepInterval: time.Minute, SegmentDuration: time.Minute, FragmentDuration: time.Second},
-		Live:        Live{WebRTC: LiveWebRTC{UDPPort: 8189, PublicIPs: []string{}}, HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}},
+		Live:        Live{WebRTC: LiveWebRTC{UDPPort: 8189, PublicIPs: []string{}}, HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}, MaxTranscodes: 4, FFmpeg: "ffmpeg"},
 		RTSP:        RTSP{Listen: "127.0.0.1:9554"},
 	}
 }
@@ -326,6 +333,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("live.webrtc.tcp_port: %d is not a port", c.Live.WebRTC.TCPPort)
 	case c.Live.WebRTC.ListenIP != "" && net.ParseIP(c.Live.WebRTC.ListenIP) == nil:
 		return fmt.Errorf("live.webrtc.listen_ip: %q is not an IP address", c.Live.WebRTC.ListenIP)
+	case c.Live.MaxTranscodes < 1:
+		return fmt.Errorf("live.max_transcodes: %d must be at least 1", c.Live.MaxTranscodes)
+	case strings.TrimSpace(c.Live.FFmpeg) == "":
+		return errors.New("live.ffmpeg: must not be empty")
 	case c.Live.HLS.MaxMuxers < 1:
 		return fmt.Errorf("live.hls.max_muxers: %d must be at least 1", c.Live.HLS.MaxMuxers)
 	case (c.RTSP.UDPRTP == "") != (c.RTSP.UDPRTCP == ""):

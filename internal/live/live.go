@@ -6,6 +6,11 @@
 // The protocols live in the sub-packages whep, llhls and rtspserver. Each
 // one authorises a viewer through the one access gate before it attaches a
 // hub reader, and registers the session here for its whole life.
+//
+// Browsers decode H.264 but not H.265: BrowserStream picks the hub stream
+// a browser of a camera is served (the camera's own, its sub-stream, or an
+// H.264 transcode that a Transcoder makes with ffmpeg), for WHEP and
+// LL-HLS alike.
 package live
 
 import (

@@ -28,18 +28,19 @@ type liveVideo struct {
 	rtsp     *rtspserver.Server // nil when rtsp.listen is empty
 }
 
-func newLive(cfg config.Config, h *hub.Hub, store argus.Store, auth *access.Auth, gate *access.Gate,
+func newLive(cfg config.Config, h *hub.Hub, tc *live.Transcoder, store argus.Store, auth *access.Auth, gate *access.Gate,
 	logger *slog.Logger, reg prometheus.Registerer) (*liveVideo, error) {
 	lv := &liveVideo{sessions: live.NewSessions(live.NewSlogRecorder(logger.With("role", "live")), nil)}
 	var err error
 	lv.whep, err = whep.New(whep.Config{
-		Hub:       h,
-		Sessions:  lv.sessions,
-		UDPPort:   cfg.Live.WebRTC.UDPPort,
-		TCPPort:   cfg.Live.WebRTC.TCPPort,
-		ListenIP:  cfg.Live.WebRTC.ListenIP,
-		PublicIPs: cfg.Live.WebRTC.PublicIPs,
-		Logger:    logger.With("role", "whep"),
+		Hub:        h,
+		Sessions:   lv.sessions,
+		UDPPort:    cfg.Live.WebRTC.UDPPort,
+		TCPPort:    cfg.Live.WebRTC.TCPPort,
+		ListenIP:   cfg.Live.WebRTC.ListenIP,
+		PublicIPs:  cfg.Live.WebRTC.PublicIPs,
+		Transcoder: tc,
+		Logger:     logger.With("role", "whep"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc: %w", err)
@@ -49,6 +50,7 @@ func newLive(cfg config.Config, h *hub.Hub, store argus.Store, auth *access.Auth
 		Sessions:    lv.sessions,
 		IdleTimeout: cfg.Live.HLS.IdleTimeout,
 		MaxMuxers:   cfg.Live.HLS.MaxMuxers,
+		Transcoder:  tc,
 		Logger:      logger.With("role", "llhls"),
 		Registerer:  reg,
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -12,19 +13,24 @@ import (
 	"argus/internal/config"
 	"argus/internal/hub"
 	"argus/internal/ingest"
+	"argus/internal/live"
 	"argus/internal/record"
 	"argus/internal/retention"
 	"argus/internal/segment/fsstore"
 )
 
 // media is the node's media core: ingest feeding the stream hub, and the
-// recorders reading from it into the segment store.
+// recorders reading from it into the segment store. Besides the cameras'
+// own streams the hub carries, for browsers of H.265 cameras, their
+// sub-streams ("<camera>~sub", pulled by ingest) and H.264 transcodes
+// ("<camera>~h264", made by the transcoder); see live.BrowserStream.
 type media struct {
-	ingest   *ingest.Ingest
-	hub      *hub.Hub
-	segments *fsstore.Store
-	recorder *record.Manager
-	sweeper  *retention.Sweeper
+	ingest     *ingest.Ingest
+	hub        *hub.Hub
+	transcoder *live.Transcoder
+	segments   *fsstore.Store
+	recorder   *record.Manager
+	sweeper    *retention.Sweeper
 }
 
 func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger *slog.Logger, reg prometheus.Registerer) (*media, error) {
@@ -52,13 +58,26 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	var tc *live.Transcoder // set before the hub's first Attach
 	h, err := hub.New(hub.Config{
-		Source:     func(ctx context.Context, id string, sink hub.Sink) error { return ing.Run(ctx, id, sink) },
+		Source: func(ctx context.Context, id string, sink hub.Sink) error {
+			if cam, ok := strings.CutSuffix(id, live.TranscodeSuffix); ok {
+				return tc.Run(ctx, cam, sink)
+			}
+			return ing.Run(ctx, id, sink)
+		},
 		Logger:     logger.With("role", "hub"),
 		Registerer: reg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream hub: %w", err)
+	}
+	// The cap is live.DefaultMaxTranscodes until the config has a
+	// live.max_transcodes key.
+	tc, err = live.NewTranscoder(live.TranscoderConfig{Hub: h, Max: cfg.Live.MaxTranscodes, FFmpeg: cfg.Live.FFmpeg, Logger: logger.With("role", "transcode"), Registerer: reg})
+	if err != nil {
+		_ = h.Close()
+		return nil, fmt.Errorf("transcoder: %w", err)
 	}
 	rec, err := record.NewManager(record.ManagerConfig{
 		Hub:      h,
@@ -101,19 +120,30 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 		_ = h.Close()
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	return &media{ingest: ing, hub: h, segments: segments, recorder: rec, sweeper: sw}, nil
+	return &media{ingest: ing, hub: h, transcoder: tc, segments: segments, recorder: rec, sweeper: sw}, nil
 }
 
 // resolver reads a camera's stream from the directory before every
 // connection attempt, so an edited URL or password applies at the next
-// reconnect.
+// reconnect. A "<camera>~sub" stream is the camera's sub-stream, with the
+// camera's credentials and transport.
 func resolver(store argus.CameraStore) ingest.Resolver {
 	return func(ctx context.Context, id string) (ingest.Target, error) {
-		c, err := store.Camera(ctx, id)
+		camID, suffix := live.SplitStream(id)
+		if suffix != "" && suffix != live.SubSuffix {
+			return ingest.Target{}, fmt.Errorf("stream %q is not pulled from a camera", id)
+		}
+		c, err := store.Camera(ctx, camID)
 		if err != nil {
 			return ingest.Target{}, err
 		}
-		return ingest.Target{URL: c.StreamURL, Username: c.Username, Password: c.Password, Transport: c.Transport}, nil
+		url := c.StreamURL
+		if suffix == live.SubSuffix {
+			if url = c.SubStreamURL; url == "" {
+				return ingest.Target{}, fmt.Errorf("camera %s has no sub-stream", camID)
+			}
+		}
+		return ingest.Target{URL: url, Username: c.Username, Password: c.Password, Transport: c.Transport}, nil
 	}
 }
 

@@ -119,7 +119,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
 			return err
 		}
-		if lv, err = newLive(cfg, m.hub, n.store, auth, gate, n.logger, reg); err != nil {
+		if lv, err = newLive(cfg, m.hub, m.transcoder, n.store, auth, gate, n.logger, reg); err != nil {
 			_ = m.close()
 			return err
 		}

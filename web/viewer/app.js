@@ -89,17 +89,25 @@ async function play(cam) {
     // ?via=hls skips WebRTC (a player on a network that blocks it, or a test).
     if (new URLSearchParams(location.search).get('via') === 'hls') throw new Error('LL-HLS asked for');
     current = await playWHEP(cam.id);
-    $('status').textContent = '';
+    showSource(current.source);
     video.dataset.transport = 'whep';
   } catch (e) {
     console.warn('WHEP failed, falling back to LL-HLS:', e);
     await stop();
     try {
       current = playHLS(cam.id);
-      $('status').textContent = '';
+      showSource('');
       video.dataset.transport = 'llhls';
     } catch (e2) { $('status').textContent = 'cannot play: ' + e2.message; }
   }
+}
+
+// showSource puts what the node serves of an H.265 camera (the
+// X-Argus-Source header: main, sub or transcode) in the status line.
+function showSource(source) {
+  const label = { sub: 'sub-stream (H.264)', transcode: 'transcoded to H.264' }[source] || '';
+  $('status').textContent = label;
+  video.dataset.source = source || '';
 }
 
 function iceGathered(pc, ms) {
@@ -127,6 +135,7 @@ async function playWHEP(id) {
   const r = await api('/api/v1/cameras/' + encodeURIComponent(id) + '/whep',
     { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
   session.location = r.headers.get('Location');
+  session.source = r.headers.get('X-Argus-Source') || '';
   await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
   await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no video within 5 s')), 5000);
@@ -142,6 +151,11 @@ function playHLS(id) {
   const url = '/api/v1/cameras/' + encodeURIComponent(id) + '/live/index.m3u8';
   if (window.Hls && window.Hls.isSupported()) {
     const hls = new window.Hls({ lowLatencyMode: true });
+    hls.on(window.Hls.Events.MANIFEST_LOADED, (_, data) => {
+      const d = data.networkDetails;
+      const h = d && (d.getResponseHeader ? d.getResponseHeader('X-Argus-Source') : d.headers && d.headers.get('X-Argus-Source'));
+      if (h) showSource(h);
+    });
     hls.loadSource(url);
     hls.attachMedia(video);
     return { hls };

@@ -4,7 +4,10 @@
 // One gohlslib muxer per camera is created on the first request for it and
 // shared by every viewer; it reads the camera from the stream hub through
 // one reader named "llhls", starting on the hub's cached GOP so that the
-// first segment is ready one keyframe after the request. Each viewer (a
+// first segment is ready one keyframe after the request. An H.265
+// camera's muxer reads the H.264 stream live.BrowserStream picks instead
+// (its sub-stream or, with Config.Transcoder, a transcode), and every
+// answer names it in the live.SourceHeader. Each viewer (a
 // user watching a camera) is a live.Session from its first request until it
 // stops requesting for Config.IdleTimeout; when a camera's last viewer has
 // gone, its muxer is torn down and its hub reader closed.
@@ -73,6 +76,10 @@ type Config struct {
 	// that has not sent any media yet before it is refused as
 	// unavailable; 0 means DefaultStartTimeout.
 	StartTimeout time.Duration
+	// Transcoder makes the H.264 transcodes browsers are served of H.265
+	// cameras without a sub-stream (see live.BrowserStream); nil serves
+	// such cameras as H.265.
+	Transcoder *live.Transcoder
 	// Logger receives the logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the metrics; nil registers none.
@@ -247,12 +254,16 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, cam *argus.Camer
 	select {
 	case <-m.ready:
 	case <-m.done:
+		if ae := (*argus.Error)(nil); errors.As(m.err, &ae) {
+			return ae
+		}
 		return argus.Errorf(argus.EUNAVAILABLE, "live video of camera %q is not available; retry", cam.ID)
 	case <-t.C:
 		return argus.Errorf(argus.EUNAVAILABLE, "camera %q has sent no video for %v; retry", cam.ID, s.cfg.StartTimeout)
 	case <-r.Context().Done():
 		return argus.Errorf(argus.EUNAVAILABLE, "request cancelled")
 	}
+	w.Header().Set(live.SourceHeader, string(m.source))
 	aw := &answerWriter{ResponseWriter: w}
 	m.hls.Load().Handle(aw, r)
 	if !aw.answered {
@@ -409,27 +420,4 @@ func (w *answerWriter) Write(b []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
-}
-
-// BrowserSource decides where a browser's LL-HLS of cam should come from,
-// given the media of its main stream. Browsers (Chromium's MSE) decode
-// H.264 but not H.265, so for an H.265 camera useSub says to serve the
-// camera's sub-stream (cam.SubStreamURL, assumed H.264, as cameras' sub
-// streams nearly always are), and transcode, when it has none, says to
-// serve an H.264 transcode of the main stream. For H.264 and audio-only
-// cameras both are false: the main stream is served as it is.
-//
-// This node does neither yet: an H.265 camera is served as H.265 (Safari,
-// ffmpeg and hls.js where the platform decodes HEVC play it), and the
-// decision is logged when its muxer starts. RTSP re-serve and recording
-// always keep the main stream untouched.
-func BrowserSource(cam *argus.Camera, media *hub.Media) (useSub, transcode bool) {
-	v := media.Video()
-	if v == nil || v.Codec != hub.CodecH265 {
-		return false, false
-	}
-	if cam.SubStreamURL != "" {
-		return true, false
-	}
-	return false, true
 }

@@ -216,33 +216,6 @@ func TestCacheControlPrivate(t *testing.T) {
 	}
 }
 
-func TestBrowserSource(t *testing.T) {
-	h264 := &hub.Media{Tracks: []*hub.Track{{Codec: hub.CodecH264}, {ID: 1, Codec: hub.CodecAAC}}}
-	h265 := &hub.Media{Tracks: []*hub.Track{{Codec: hub.CodecAAC}, {ID: 1, Codec: hub.CodecH265}}}
-	audio := &hub.Media{Tracks: []*hub.Track{{Codec: hub.CodecOpus}}}
-	withSub := &argus.Camera{ID: "c", SubStreamURL: "rtsp://10.0.0.1/sub"}
-	noSub := &argus.Camera{ID: "c"}
-	for _, tc := range []struct {
-		name           string
-		cam            *argus.Camera
-		media          *hub.Media
-		sub, transcode bool
-	}{
-		{"h264 is served as is", withSub, h264, false, false},
-		{"h265 with a sub-stream uses it", withSub, h265, true, false},
-		{"h265 without a sub-stream is transcoded", noSub, h265, false, true},
-		{"audio only is served as is", noSub, audio, false, false},
-		{"no media yet is served as is", noSub, nil, false, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			sub, transcode := llhls.BrowserSource(tc.cam, tc.media)
-			if sub != tc.sub || transcode != tc.transcode {
-				t.Fatalf("BrowserSource = %v, %v; want %v, %v", sub, transcode, tc.sub, tc.transcode)
-			}
-		})
-	}
-}
-
 func TestNewRejectsBadConfig(t *testing.T) {
 	h, err := hub.New(hub.Config{Source: func(ctx context.Context, _ string, _ hub.Sink) error { <-ctx.Done(); return nil }})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"argus"
 	"argus/internal/hub"
+	"argus/internal/live"
 )
 
 // errStalled ends a muxer whose camera sent nothing for too long.
@@ -35,8 +36,12 @@ type muxer struct {
 	hls       atomic.Pointer[gohlslib.Muxer]
 	ready     chan struct{}
 	readyOnce sync.Once
-	// done is closed when run has returned.
+	// source is what the muxer serves of the camera; set before ready is
+	// closed.
+	source live.Source
+	// done is closed when run has returned; err is why, set before.
 	done chan struct{}
+	err  error
 
 	// viewers and stopped are guarded by Service.mu.
 	viewers map[viewerKey]*viewer
@@ -87,6 +92,7 @@ func (m *muxer) run() {
 	default:
 		m.log.Warn("llhls muxer failed", "err", err)
 	}
+	m.err = err
 	close(m.done)
 	s := m.s
 	s.mu.Lock()
@@ -98,10 +104,13 @@ func (m *muxer) run() {
 }
 
 // feed attaches a hub reader and writes every unit it reads into the
-// current gohlslib muxer.
+// current gohlslib muxer. The camera's first unit says its main stream's
+// codec: a browser of an H.265 camera is served the stream
+// live.BrowserStream picks (the sub-stream or a transcode) instead.
 func (m *muxer) feed() error {
+	streamID := m.cam.ID
 	attach := func() (*hub.Reader, error) {
-		return m.s.cfg.Hub.Attach(m.ctx, m.cam.ID, hub.ReaderOptions{Name: "llhls"})
+		return m.s.cfg.Hub.Attach(m.ctx, streamID, hub.ReaderOptions{Name: "llhls"})
 	}
 	rd, err := attach()
 	if err != nil {
@@ -114,13 +123,41 @@ func (m *muxer) feed() error {
 	var w *writer
 	defer func() {
 		stall.Stop()
-		rd.Close()
+		if rd != nil {
+			rd.Close()
+		}
 		if w != nil {
 			w.hls.Close()
 		}
 	}()
-	for {
-		u, err := rd.Read(m.ctx)
+	u, err := rd.Read(m.ctx)
+	if err != nil {
+		return fmt.Errorf("read hub: %w", err)
+	}
+	id, src := live.BrowserStream(m.cam, u.Media)
+	switch {
+	case src == live.SourceTranscode && m.s.cfg.Transcoder == nil:
+		m.log.Warn("llhls serves H.265 as is: this node has no transcoder; give the camera an H.264 sub-stream for browsers")
+		src = live.SourceMain
+	case src != live.SourceMain:
+		if src == live.SourceTranscode {
+			if err := m.s.cfg.Transcoder.Admit(m.cam.ID); err != nil {
+				return err
+			}
+		}
+		m.log.Info("llhls serves an H.265 camera's H.264 stream", "source", src, "stream", id)
+		rd.Close()
+		streamID = id
+		if rd, err = attach(); err != nil {
+			return fmt.Errorf("attach to hub: %w", err)
+		}
+		u = nil
+	}
+	m.source = src
+	for ; ; u = nil {
+		if u == nil {
+			u, err = rd.Read(m.ctx)
+		}
 		if errors.Is(err, hub.ErrDropped) {
 			// Start again on the current GOP; the writer skips what it
 			// has written already and resumes video on a keyframe.
@@ -212,10 +249,6 @@ func (m *muxer) newWriter(media *hub.Media) (*writer, error) {
 	}
 	if len(tracks) == 0 {
 		return nil, fmt.Errorf("no track LL-HLS can carry in %v", codecNames(media))
-	}
-	if useSub, transcode := BrowserSource(m.cam, media); useSub || transcode {
-		m.log.Warn("llhls serves H.265 as is: browsers need the camera's H.264 sub-stream or a transcode, which this node does not do yet",
-			"sub_stream", useSub, "transcode", transcode)
 	}
 	w.hls = &gohlslib.Muxer{
 		Tracks:             tracks,

@@ -14,14 +14,19 @@ import (
 
 	"argus"
 	"argus/internal/hub"
+	"argus/internal/live"
 )
 
 // session is one viewer's peer connection and the goroutine that feeds it
 // from the hub.
 type session struct {
-	svc        *Service
-	id         string
-	cameraID   string
+	svc      *Service
+	id       string
+	cameraID string
+	// streamID is the hub stream the session reads: the camera's, or its
+	// sub-stream or transcode (live.BrowserStream).
+	streamID   string
+	source     live.Source
 	userID     string
 	offer      *offer
 	audioCodec hub.Codec // "" without audio
@@ -312,12 +317,12 @@ type feeder struct {
 
 // attach attaches a reader that starts on the cached keyframe.
 func (f *feeder) attach() error {
-	r, err := f.ss.svc.cfg.Hub.Attach(f.ss.ctx, f.ss.cameraID, hub.ReaderOptions{Name: "whep"})
+	r, err := f.ss.svc.cfg.Hub.Attach(f.ss.ctx, f.ss.streamID, hub.ReaderOptions{Name: "whep"})
 	if err != nil {
 		if errors.Is(err, hub.ErrClosed) {
 			return errShutdown
 		}
-		return fmt.Errorf("attach camera %s: %w", f.ss.cameraID, err)
+		return fmt.Errorf("attach stream %s: %w", f.ss.streamID, err)
 	}
 	f.r, f.needKey = r, true
 	return nil

@@ -3,8 +3,10 @@
 // gets an answer with every ICE candidate in it, may trickle its own
 // candidates with PATCH, and ends the session with DELETE.
 //
-// Video is the camera's H.264 as it arrives (no transcoding), on the
-// payload type of the offer whose profile fits the camera's SPS; Opus or
+// Video is the camera's H.264 as it arrives, on the payload type of the
+// offer whose profile fits the camera's SPS; an H.265 camera is served its
+// H.264 sub-stream or, with a live.Transcoder, an H.264 transcode
+// (live.BrowserStream picks, Service.Source tells which); Opus or
 // G.711 audio goes along when the camera has it and the offer takes it. A
 // session starts on the hub's cached keyframe, catches up to the live edge
 // at once, and answers a viewer's keyframe request (PLI/FIR) by starting
@@ -92,6 +94,10 @@ type Config struct {
 	// addresses, on the same ports: the public addresses of a 1:1 NAT
 	// (a cloud VM's elastic IP) in front of this node.
 	PublicIPs []string
+	// Transcoder makes the H.264 transcodes browsers are served of H.265
+	// cameras without a sub-stream (see live.BrowserStream); nil refuses
+	// such cameras.
+	Transcoder *live.Transcoder
 	// Logger receives the logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -242,13 +248,28 @@ func (s *Service) Offer(ctx context.Context, cam *argus.Camera, viewer argus.Pri
 	if err != nil {
 		return "", "", err
 	}
+	// An H.265 camera is served its H.264 sub-stream or a transcode.
+	streamID, src := live.BrowserStream(cam, m)
+	switch {
+	case src == live.SourceTranscode && s.cfg.Transcoder == nil:
+		streamID, src = cam.ID, live.SourceMain // refused below
+	case src != live.SourceMain:
+		if src == live.SourceTranscode {
+			if err := s.cfg.Transcoder.Admit(cam.ID); err != nil {
+				return "", "", err
+			}
+		}
+		if m, err = s.probe(ctx, streamID); err != nil {
+			return "", "", err
+		}
+	}
 	vt := m.Video()
 	switch {
 	case vt == nil:
 		return "", "", argus.Errorf(argus.EUNAVAILABLE, "camera %q has no video track", cam.ID)
 	case vt.Codec != hub.CodecH264:
 		return "", "", argus.Errorf(argus.EINVALID,
-			"camera %q sends %s, which browsers cannot decode over WebRTC; watch it over LL-HLS or RTSP, or use its H.264 sub-stream", cam.ID, vt.Codec)
+			"camera %q sends %s, which browsers cannot decode over WebRTC, and this node does not transcode; watch it over LL-HLS or RTSP, or give it an H.264 sub-stream", cam.ID, vt.Codec)
 	}
 	vf, err := chooseVideo(o.video, vt.SPS)
 	if err != nil {
@@ -267,6 +288,8 @@ func (s *Service) Offer(ctx context.Context, cam *argus.Camera, viewer argus.Pri
 		svc:       s,
 		id:        argus.NewID("whep"),
 		cameraID:  cam.ID,
+		streamID:  streamID,
+		source:    src,
 		userID:    viewer.UserID,
 		offer:     o,
 		connected: make(chan struct{}),
@@ -300,7 +323,7 @@ func (s *Service) Offer(ctx context.Context, cam *argus.Camera, viewer argus.Pri
 	s.mu.Unlock()
 	go ss.run()
 	s.log.Debug("whep session started", "session", ss.id, "camera", cam.ID, "user", viewer.UserID,
-		"video_pt", vf.pt, "video_fmtp", vf.fmtp, "audio", ss.audioCodec)
+		"source", src, "video_pt", vf.pt, "video_fmtp", vf.fmtp, "audio", ss.audioCodec)
 	return answer, ss.id, nil
 }
 
@@ -386,6 +409,18 @@ func (s *Service) session(id string, viewer argus.Principal) (*session, error) {
 		return nil, argus.Errorf(argus.ENOTFOUND, "WHEP session %q not found", id)
 	}
 	return ss, nil
+}
+
+// Source returns what session sessionID is served of its camera (the main
+// stream, the sub-stream or a transcode; see live.BrowserStream), for the
+// live.SourceHeader of the answer; "" for an unknown session.
+func (s *Service) Source(sessionID string) live.Source {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss := s.sessions[sessionID]; ss != nil {
+		return ss.source
+	}
+	return ""
 }
 
 // Sessions returns the number of sessions running.
