@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"argus/internal/demo"
 )
 
 // run executes one command line against data dir and returns its exit code,
@@ -322,8 +324,9 @@ func TestDemoServesCityAndSimulator(t *testing.T) {
 	}
 	var page struct {
 		Items []struct {
-			ID    string `json:"id"`
-			OrgID string `json:"org_id"`
+			ID             string `json:"id"`
+			OrgID          string `json:"org_id"`
+			RetentionBytes int64  `json:"retention_bytes"`
 		} `json:"items"`
 	}
 	if err := json.Unmarshal(b, &page); err != nil {
@@ -332,6 +335,9 @@ func TestDemoServesCityAndSimulator(t *testing.T) {
 	orgs := map[string]bool{}
 	for _, c := range page.Items {
 		orgs[c.OrgID] = true
+		if c.RetentionBytes != demo.CameraQuota {
+			t.Errorf("demo camera %s has retention_bytes %d, want the demo quota %d", c.ID, c.RetentionBytes, demo.CameraQuota)
+		}
 	}
 	if len(page.Items) != 24 || len(orgs) < 3 {
 		t.Fatalf("demo city has %d cameras in %d organisations, want 24 in several", len(page.Items), len(orgs))

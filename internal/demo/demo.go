@@ -27,6 +27,11 @@ const CredentialsFile = "demo-credentials.txt"
 // AreaKm2 is the area of the demo city: a few blocks, so the map is busy.
 const AreaKm2 = 4
 
+// CameraQuota is each demo camera's recording quota (retention_bytes):
+// about half an hour of a simulated camera, so a demo left running does
+// not fill the disk.
+const CameraQuota = 64 << 20
+
 // Account is one demo sign-in.
 type Account struct {
 	Username string
@@ -132,8 +137,9 @@ func Seed(ctx context.Context, store argus.Store, opts Options, adminPW string) 
 	return accounts, nil
 }
 
-// seedCameras imports the cameras that are missing and points every demo
-// camera at its simulator URL (the simulator's port may differ between runs).
+// seedCameras imports the cameras that are missing, points every demo
+// camera at its simulator URL (the simulator's port may differ between runs)
+// and caps its recordings at CameraQuota.
 func seedCameras(ctx context.Context, store argus.Store, copts city.Options) error {
 	var csv bytes.Buffer
 	if err := city.Generate(&csv, copts); err != nil {
@@ -153,8 +159,8 @@ func seedCameras(ctx context.Context, store argus.Store, copts city.Options) err
 		if err != nil {
 			return fmt.Errorf("demo camera %s: %w", city.CameraID(i), err)
 		}
-		if want := copts.StreamURL(i); c.StreamURL != want {
-			c.StreamURL = want
+		if want := copts.StreamURL(i); c.StreamURL != want || c.RetentionBytes != CameraQuota {
+			c.StreamURL, c.RetentionBytes = want, CameraQuota
 			if err := store.UpdateCamera(ctx, c); err != nil {
 				return fmt.Errorf("point demo camera %s at the simulator: %w", c.ID, err)
 			}
