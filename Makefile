@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test vet race fuzz fuzz-short e2e web-check lint bench bench-directory bench-record demo clean
+.PHONY: all build test vet race fuzz fuzz-short e2e web-check lint bench bench-directory bench-record bench-live demo clean
 
 all: build
 
@@ -43,7 +43,7 @@ lint:
 	golangci-lint run
 
 ## bench: every benchmark script under bench/, results in bench/out/.
-bench: bench-directory bench-record
+bench: bench-directory bench-record bench-live
 
 bench-directory:
 	bench/directory.sh
@@ -51,6 +51,11 @@ bench-directory:
 ## bench-record: N simulated cameras recorded by argus and by one ffmpeg per camera (NS, DURATION, PEER_MAX).
 bench-record:
 	bench/record.sh
+
+## bench-live: one simulated camera watched live over WHEP and RTSP: latency, time to first frame, fan-out
+## to 10/100/500 viewers beside a GStreamer RTSP relay (LATENCY, FANOUT, TTFF_N, WINDOW, PEER).
+bench-live:
+	bench/live.sh
 
 demo:
 	$(GO) run ./cmd/argus demo
