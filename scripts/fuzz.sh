@@ -8,6 +8,9 @@ grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do
 	pkg=./$(dirname "${f#./}")
 	for name in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
 		echo "fuzz $pkg $name ($t)"
-		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$t" "$pkg" >/tmp/argus-fuzz.log 2>&1 || { cat /tmp/argus-fuzz.log; exit 1; }
+		# A short minimisation: the default (60 s) can outlast -fuzztime
+		# on large corpus entries and end the run as "context deadline
+		# exceeded" without any finding.
+		go test -run='^$' -fuzz="^${name}\$" -fuzztime="$t" -fuzzminimizetime="${FUZZ_MINIMIZE:-1s}" "$pkg" >/tmp/argus-fuzz.log 2>&1 || { cat /tmp/argus-fuzz.log; exit 1; }
 	done
 done
