@@ -32,7 +32,7 @@ func BenchmarkVideoPath(b *testing.B) {
 	var frames [][][]byte
 	var au [][]byte
 	var sps, pps []byte
-	for _, n := range splitAnnexB(annexB) {
+	for _, n := range clips.SplitAnnexB(annexB) {
 		switch n[0] & 0x1f {
 		case 7:
 			sps = n

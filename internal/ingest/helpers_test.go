@@ -27,6 +27,7 @@ import (
 
 	"argus/internal/hub"
 	"argus/internal/sim"
+	"argus/internal/sim/clips"
 )
 
 // waitFor polls cond every 5 ms until it holds or timeout passes.
@@ -295,7 +296,7 @@ func loadClip(tb testing.TB, name string) *clip {
 		c.codec, aud = hub.CodecH265, 35
 	}
 	var aus [][][]byte
-	for _, n := range splitAnnexB(data) {
+	for _, n := range clips.SplitAnnexB(data) {
 		if len(n) == 0 {
 			continue
 		}
@@ -333,29 +334,6 @@ func loadClip(tb testing.TB, name string) *clip {
 		c.frames = append(c.frames, clipFrame{au: aus[i], pts: pts - first, dts: dts - first})
 	}
 	return c
-}
-
-// splitAnnexB splits an Annex-B byte stream at its start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				if end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // duration returns the clip's length in 90 kHz ticks.

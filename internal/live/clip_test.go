@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"argus/internal/hub"
+	"argus/internal/sim/clips"
 )
 
 // h265Clip is testdata/h265-160x96-bframes: 50 frames at 25 fps, a keyframe
@@ -37,7 +38,7 @@ func loadH265(tb testing.TB) *h265Clip {
 	}
 	c := &h265Clip{}
 	var aus [][][]byte
-	for _, n := range splitAnnexB(data) {
+	for _, n := range clips.SplitAnnexB(data) {
 		switch t := (n[0] >> 1) & 0x3f; {
 		case t == 35 || len(aus) == 0: // access unit delimiter
 			aus = append(aus, nil)
@@ -68,29 +69,6 @@ func loadH265(tb testing.TB) *h265Clip {
 		c.frames = append(c.frames, clipFrame{au: aus[i], pts: pts - first, dts: dts - first, key: strings.HasPrefix(f[2], "K")})
 	}
 	return c
-}
-
-// splitAnnexB splits an Annex-B byte stream at its start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // source is a hub source that plays the clip in a loop at 25 fps, as an

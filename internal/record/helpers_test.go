@@ -28,25 +28,6 @@ type clip struct {
 	keys   []bool
 }
 
-// splitAnnexB returns the NAL units of an Annex-B stream without start
-// codes.
-func splitAnnexB(b []byte) [][]byte {
-	var nalus [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				nalus = append(nalus, bytes.TrimRight(b[start:i], "\x00"))
-			}
-			start = i + 3
-		}
-	}
-	if start >= 0 {
-		nalus = append(nalus, b[start:])
-	}
-	return nalus
-}
-
 // loadH264 reads one of the simulator's clips. They have one slice per
 // frame, so a slice ends an access unit; the SPS and PPS before each IDR
 // stay in its access unit, as a camera sends them.
@@ -63,7 +44,7 @@ func loadH264(t testing.TB, name string) *clip {
 	tr := &hub.Track{Codec: hub.CodecH264, ClockRate: 90000, Width: c.Width, Height: c.Height}
 	cl := &clip{media: &hub.Media{Tracks: []*hub.Track{tr}}}
 	var au [][]byte
-	for _, n := range splitAnnexB(b) {
+	for _, n := range clips.SplitAnnexB(b) {
 		switch typ := n[0] & 0x1f; typ {
 		case 7:
 			tr.SPS = n
@@ -100,7 +81,7 @@ func loadH265(t testing.TB, name string) *clip {
 	tr := &hub.Track{Codec: hub.CodecH265, ClockRate: 90000}
 	cl := &clip{media: &hub.Media{Tracks: []*hub.Track{tr}}}
 	var au [][]byte
-	for _, n := range splitAnnexB(b) {
+	for _, n := range clips.SplitAnnexB(b) {
 		typ := (n[0] >> 1) & 0x3f
 		switch typ {
 		case 32:

@@ -52,7 +52,7 @@ type frame struct {
 // newMedia parses the clip's Annex-B stream and checks it against the
 // catalog entry: picture size from the SPS, IDR spacing, frame count.
 func newMedia(c clips.Clip, annexB []byte) (*media, error) {
-	aus := groupAccessUnits(splitAnnexB(annexB))
+	aus := groupAccessUnits(clips.SplitAnnexB(annexB))
 	m := &media{clip: c}
 	vclBytes := 0
 	for i, au := range aus {
@@ -120,37 +120,6 @@ func (m *media) check() error {
 		}
 	}
 	return nil
-}
-
-// splitAnnexB returns the NAL units of an Annex-B byte stream, without start
-// codes and without the zero bytes before a 4-byte start code. The slices
-// alias b.
-func splitAnnexB(b []byte) [][]byte {
-	var nalus [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			i++
-			continue
-		}
-		if start >= 0 {
-			nalus = appendNALU(nalus, b[start:i])
-		}
-		i += 3
-		start = i
-	}
-	if start >= 0 {
-		nalus = appendNALU(nalus, b[start:])
-	}
-	return nalus
-}
-
-func appendNALU(nalus [][]byte, n []byte) [][]byte {
-	n = bytes.TrimRight(n, "\x00")
-	if len(n) == 0 {
-		return nalus
-	}
-	return append(nalus, n[:len(n):len(n)])
 }
 
 // groupAccessUnits groups NAL units into access units (H.264 7.4.1.2.3): a

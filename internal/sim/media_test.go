@@ -111,7 +111,7 @@ func TestSplitAnnexB(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in, _ := hex.DecodeString(strings.ReplaceAll(tt.in, " ", ""))
 			var got []string
-			for _, n := range splitAnnexB(in) {
+			for _, n := range clips.SplitAnnexB(in) {
 				got = append(got, hex.EncodeToString(n))
 			}
 			if strings.Join(got, " ") != strings.Join(tt.want, " ") {

@@ -19,6 +19,7 @@ import (
 	"argus/internal/live"
 	"argus/internal/live/llhls"
 	"argus/internal/sim"
+	"argus/internal/sim/clips"
 )
 
 // browserChain serves H.265 cameras over LL-HLS: hevc-sub (whose
@@ -192,7 +193,7 @@ func loadH265Clip(t *testing.T) *h265Clip {
 		t.Fatal(err)
 	}
 	c := &h265Clip{}
-	for _, n := range splitAnnexB(data) {
+	for _, n := range clips.SplitAnnexB(data) {
 		switch typ := (n[0] >> 1) & 0x3f; {
 		case typ == 35 || len(c.aus) == 0: // access unit delimiter
 			c.aus = append(c.aus, nil)
@@ -219,28 +220,6 @@ func loadH265Clip(t *testing.T) *h265Clip {
 		c.pts, c.dts, c.key = append(c.pts, pts), append(c.dts, dts), append(c.key, strings.HasPrefix(f[2], "K"))
 	}
 	return c
-}
-
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // play is a hub source that plays the clip in a loop at 25 fps.

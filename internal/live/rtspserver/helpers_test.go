@@ -29,6 +29,7 @@ import (
 	"argus/internal/ingest"
 	"argus/internal/live"
 	"argus/internal/sim"
+	"argus/internal/sim/clips"
 )
 
 // The test directory: alice may watch every camera, bob none; the token
@@ -485,7 +486,7 @@ func loadH265(tb testing.TB) *clip {
 	}
 	c := &clip{codec: hub.CodecH265}
 	var aus [][][]byte
-	for _, n := range splitAnnexB(data) {
+	for _, n := range clips.SplitAnnexB(data) {
 		switch t := (n[0] >> 1) & 0x3f; {
 		case t == 35 || len(aus) == 0: // access unit delimiter
 			aus = append(aus, nil)
@@ -517,29 +518,6 @@ func loadH265(tb testing.TB) *clip {
 	}
 	c.duration = int64(len(c.frames)) * 90000 / 25
 	return c
-}
-
-// splitAnnexB splits an Annex-B byte stream at its start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var out [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
-			if start >= 0 {
-				end := i
-				for end > start && b[end-1] == 0 {
-					end--
-				}
-				out = append(out, b[start:end])
-			}
-			start = i + 3
-			i += 2
-		}
-	}
-	if start >= 0 && start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // audioPayload is the test's audio frame n: distinct, recognisable bytes.
