@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,43 +51,39 @@ func newCameraListCmd(g *globals) *cobra.Command {
 			if err := q.Validate(); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			out := cmd.OutOrStdout()
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			if !asJSON {
-				fmt.Fprintln(tw, "ID\tORG\tLAT\tLON\tREC\tNAME")
-			}
-			for {
-				page, err := store.FindCameras(ctx, q)
-				if err != nil {
-					return err
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				out := cmd.OutOrStdout()
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				if !asJSON {
+					fmt.Fprintln(tw, "ID\tORG\tLAT\tLON\tREC\tNAME")
 				}
-				for _, c := range page.Items {
-					if asJSON {
-						if err := writeJSON(out, c.Redacted()); err != nil {
-							return err
+				for {
+					page, err := store.FindCameras(ctx, q)
+					if err != nil {
+						return err
+					}
+					for _, c := range page.Items {
+						if asJSON {
+							if err := writeJSON(out, c.Redacted()); err != nil {
+								return err
+							}
+							continue
 						}
-						continue
+						fmt.Fprintf(tw, "%s\t%s\t%.6f\t%.6f\t%t\t%s\n", c.ID, c.OrgID, c.Lat, c.Lon, c.Recording, c.Name)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%.6f\t%.6f\t%t\t%s\n", c.ID, c.OrgID, c.Lat, c.Lon, c.Recording, c.Name)
-				}
-				if page.Next == "" || !all {
-					if !asJSON && page.Next != "" {
-						fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s (or --all)\n", page.Next)
+					if page.Next == "" || !all {
+						if !asJSON && page.Next != "" {
+							fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s (or --all)\n", page.Next)
+						}
+						break
 					}
-					break
+					q.After = page.Next
 				}
-				q.After = page.Next
-			}
-			if asJSON {
-				return nil
-			}
-			return tw.Flush()
+				if asJSON {
+					return nil
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -109,17 +106,13 @@ func newCameraGetCmd(g *globals) *cobra.Command {
 		Short: "Show one camera as JSON (never its password)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			c, err := store.Camera(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return writeJSON(cmd.OutOrStdout(), c.Redacted())
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				c, err := store.Camera(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return writeJSON(cmd.OutOrStdout(), c.Redacted())
+			})
 		},
 	}
 }
@@ -142,17 +135,13 @@ func newCameraCreateCmd(g *globals) *cobra.Command {
 			if err := c.Validate(); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			if err := store.CreateCamera(ctx, &c); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created camera %s\n", c.ID)
-			return nil
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				if err := store.CreateCamera(ctx, &c); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created camera %s\n", c.ID)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -180,17 +169,13 @@ func newCameraDeleteCmd(g *globals) *cobra.Command {
 		Short: "Remove a camera",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			if err := store.DeleteCamera(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted camera %s\n", args[0])
-			return nil
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				if err := store.DeleteCamera(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted camera %s\n", args[0])
+				return nil
+			})
 		},
 	}
 }

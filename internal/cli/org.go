@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,25 +20,21 @@ func newOrgCmd(g *globals) *cobra.Command {
 		Short: "List organisations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			orgs, err := store.Orgs(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), orgs)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tKIND\tPARENT\tNAME")
-			for _, o := range orgs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Kind, dash(o.ParentID), o.Name)
-			}
-			return tw.Flush()
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				orgs, err := store.Orgs(ctx)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(cmd.OutOrStdout(), orgs)
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tKIND\tPARENT\tNAME")
+				for _, o := range orgs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Kind, dash(o.ParentID), o.Name)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -49,24 +46,20 @@ func newOrgCmd(g *globals) *cobra.Command {
 		Short: "Create an organisation",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			o.Kind = argus.OrgKind(kind)
-			if o.ID == "" {
-				o.ID = argus.NewID("org")
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := store.CreateOrg(ctx, &o); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created organisation %s\n", o.ID)
-			return nil
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				o.Kind = argus.OrgKind(kind)
+				if o.ID == "" {
+					o.ID = argus.NewID("org")
+				}
+				if err := o.Validate(); err != nil {
+					return err
+				}
+				if err := store.CreateOrg(ctx, &o); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created organisation %s\n", o.ID)
+				return nil
+			})
 		},
 	}
 	f := create.Flags()

@@ -27,3 +27,13 @@ func (g *globals) openStore(ctx context.Context) (argus.Store, config.Config, *s
 	}
 	return store, cfg, logger, nil
 }
+
+// withStore runs fn with the configured store open, and closes it after.
+func (g *globals) withStore(ctx context.Context, fn func(ctx context.Context, store argus.Store) error) error {
+	store, _, _, err := g.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return fn(ctx, store)
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -20,22 +21,18 @@ func newUserCmd(g *globals) *cobra.Command {
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			users, err := store.Users(ctx, org)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USERNAME\tORG\tROLE\tDISABLED\tNAME")
-			for _, u := range users {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", u.Username, u.OrgID, u.Role, u.Disabled, u.DisplayName)
-			}
-			return tw.Flush()
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				users, err := store.Users(ctx, org)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "USERNAME\tORG\tROLE\tDISABLED\tNAME")
+				for _, u := range users {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", u.Username, u.OrgID, u.Role, u.Disabled, u.DisplayName)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().StringVar(&org, "org", "", "only this organisation's users")
@@ -65,20 +62,16 @@ func newUserCmd(g *globals) *cobra.Command {
 			if err := u.Validate(); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			if err := store.CreateUser(ctx, &u); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s, %s)\n", u.Username, u.OrgID, u.Role)
-			if generated {
-				fmt.Fprintf(cmd.OutOrStdout(), "password: %s (shown once)\n", pw)
-			}
-			return nil
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				if err := store.CreateUser(ctx, &u); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "created user %s (%s, %s)\n", u.Username, u.OrgID, u.Role)
+				if generated {
+					fmt.Fprintf(cmd.OutOrStdout(), "password: %s (shown once)\n", pw)
+				}
+				return nil
+			})
 		},
 	}
 	f := create.Flags()
@@ -98,27 +91,23 @@ func newUserCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			store, _, _, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			user, err := store.UserByName(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			if user.PasswordHash, err = access.HashPassword(pw); err != nil {
-				return err
-			}
-			if err := store.UpdateUser(ctx, user); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", user.Username)
-			if generated {
-				fmt.Fprintf(cmd.OutOrStdout(), "password: %s (shown once)\n", pw)
-			}
-			return nil
+			return g.withStore(cmd.Context(), func(ctx context.Context, store argus.Store) error {
+				user, err := store.UserByName(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if user.PasswordHash, err = access.HashPassword(pw); err != nil {
+					return err
+				}
+				if err := store.UpdateUser(ctx, user); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "password of %s changed\n", user.Username)
+				if generated {
+					fmt.Fprintf(cmd.OutOrStdout(), "password: %s (shown once)\n", pw)
+				}
+				return nil
+			})
 		},
 	}
 	pw2.register(passwd)
