@@ -74,11 +74,30 @@ func capture(t *testing.T, clip string) []*hub.Unit {
 	}
 }
 
-// replay is a hub source that writes one recording, then, when told to, a
-// second one with other tracks, and then waits.
+// replay is a hub source that writes one recording once the first reader
+// has attached, then, when told to, a second one with other tracks, and
+// then waits.
 type replay struct {
 	first, second []*hub.Unit
-	next          chan struct{}
+	// attached is closed by the test once the muxer's reader is attached:
+	// a reader that attached after the burst would start on the cached
+	// (last) GOP, whose single keyframe completes no segment.
+	attached chan struct{}
+	next     chan struct{}
+}
+
+// startWhenAttached closes src.attached once cameraID's stream has a reader.
+func startWhenAttached(t *testing.T, h *hub.Hub, cameraID string, src *replay) {
+	t.Helper()
+	go func() {
+		defer close(src.attached)
+		for t.Context().Err() == nil {
+			if st, ok := h.Stats(cameraID); ok && st.Readers > 0 {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 }
 
 func (p *replay) run(ctx context.Context, _ string, sink hub.Sink) error {
@@ -86,12 +105,14 @@ func (p *replay) run(ctx context.Context, _ string, sink hub.Sink) error {
 		if len(units) == 0 {
 			break
 		}
+		wait := p.attached
 		if i == 1 {
-			select {
-			case <-p.next:
-			case <-ctx.Done():
-				return nil
-			}
+			wait = p.next
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil
 		}
 		sink.SetMedia(units[0].Media)
 		for _, u := range units {
@@ -115,12 +136,13 @@ func TestServeRestartsOnNewTracks(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	src := &replay{first: small, second: large, next: make(chan struct{})}
+	src := &replay{first: small, second: large, attached: make(chan struct{}), next: make(chan struct{})}
 	h, err := hub.New(hub.Config{Source: src.run})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
+	startWhenAttached(t, h, "cam-1", src)
 	sessions := live.NewSessions(nil, nil)
 	svc, err := llhls.New(llhls.Config{Hub: h, Sessions: sessions, IdleTimeout: 20 * time.Second})
 	if err != nil {
@@ -170,13 +192,14 @@ func TestServeSurvivesDrop(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	src := &replay{first: units}
+	src := &replay{first: units, attached: make(chan struct{})}
 	// A one-unit queue: the burst the replay writes overflows it.
 	h, err := hub.New(hub.Config{Source: src.run, QueueLen: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
+	startWhenAttached(t, h, "cam-1", src)
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	log := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
