@@ -43,24 +43,31 @@ var errNoInit = errors.New("no fMP4 init")
 // reads untrusted bytes: it never panics and reads at most a few MiB into
 // memory whatever the sizes in the file say.
 func Scan(r io.ReaderAt, size int64) (Scanned, error) {
+	s, _, err := walk(r, size, nil)
+	return s, err
+}
+
+// walk is Scan that also calls fn, when not nil, for each complete
+// fragment, and returns the tracks of the init.
+func walk(r io.ReaderAt, size int64, fn func(Fragment)) (Scanned, []trackTime, error) {
 	var s Scanned
 	off := int64(0)
 	typ, _, n, ok := boxHeader(r, off, size)
 	if !ok || typ != "ftyp" {
-		return s, fmt.Errorf("%w: file does not start with ftyp", errNoInit)
+		return s, nil, fmt.Errorf("%w: file does not start with ftyp", errNoInit)
 	}
 	off += n
 	typ, hdr, n, ok := boxHeader(r, off, size)
 	if !ok || typ != "moov" || n > maxMoovSize {
-		return s, fmt.Errorf("%w: no complete moov after ftyp", errNoInit)
+		return s, nil, fmt.Errorf("%w: no complete moov after ftyp", errNoInit)
 	}
 	moov := make([]byte, n-hdr)
 	if _, err := r.ReadAt(moov, off+hdr); err != nil {
-		return s, fmt.Errorf("%w: read moov: %w", errNoInit, err)
+		return s, nil, fmt.Errorf("%w: read moov: %w", errNoInit, err)
 	}
 	tracks, primary := parseMoov(moov)
 	if primary < 0 {
-		return s, fmt.Errorf("%w: moov has no track with a timescale", errNoInit)
+		return s, nil, fmt.Errorf("%w: moov has no track with a timescale", errNoInit)
 	}
 	off += n
 	s.InitSize, s.End = off, off
@@ -69,29 +76,40 @@ func Scan(r io.ReaderAt, size int64) (Scanned, error) {
 	for {
 		typ, hdr, n, ok := boxHeader(r, off, size)
 		if !ok || typ != "moof" || n > maxMoofSize {
-			return s, nil
+			return s, tracks, nil
 		}
 		mdatOff := off + n
 		mtyp, mhdr, mn, ok := boxHeader(r, mdatOff, size)
 		if !ok || mtyp != "mdat" {
-			return s, nil
+			return s, tracks, nil
 		}
 		if int64(cap(moof)) < n-hdr {
 			moof = make([]byte, n-hdr)
 		}
 		moof = moof[:n-hdr]
 		if _, err := r.ReadAt(moof, off+hdr); err != nil {
-			return s, nil
+			return s, tracks, nil
 		}
 		f := fragment{
 			moofStart: off, dataStart: mdatOff + mhdr, dataEnd: mdatOff + mn,
 			tracks: tracks,
 		}
-		if !f.parseMoof(moof) {
-			return s, nil
+		for i := range tracks {
+			tracks[i].first = false
 		}
-		if end, ok := f.tracks[primary].end(); ok && f.tracks[primary].seen {
+		if !f.parseMoof(moof) {
+			return s, tracks, nil
+		}
+		p := &f.tracks[primary]
+		if end, ok := p.end(); ok && p.seen {
 			s.Duration = end
+		}
+		if fn != nil && p.first {
+			start, ok1 := ticksToDuration(p.firstTicks, p.timescale)
+			end, ok2 := p.end()
+			if ok1 && ok2 {
+				fn(Fragment{Index: s.Fragments, Offset: off, Size: mdatOff + mn - off, Start: start, End: end, Key: p.firstFlags&sampleIsNonSync == 0})
+			}
 		}
 		s.Fragments++
 		off = mdatOff + mn
@@ -167,15 +185,25 @@ type trackTime struct {
 	// seen so far, in timescale units; seen says whether there was one.
 	endTicks uint64
 	seen     bool
+	// first says whether the moof being parsed has a sample of the track;
+	// firstTicks and firstFlags are then its first sample's decode time
+	// and flags.
+	first      bool
+	firstTicks uint64
+	firstFlags uint32
 }
 
 // end converts endTicks to a duration; ok is false on overflow.
-func (t *trackTime) end() (time.Duration, bool) {
-	secs, rem := t.endTicks/uint64(t.timescale), t.endTicks%uint64(t.timescale)
+func (t *trackTime) end() (time.Duration, bool) { return ticksToDuration(t.endTicks, t.timescale) }
+
+// ticksToDuration converts ticks of timescale to a duration; ok is false on
+// overflow.
+func ticksToDuration(ticks uint64, timescale uint32) (time.Duration, bool) {
+	secs, rem := ticks/uint64(timescale), ticks%uint64(timescale)
 	if secs > uint64(math.MaxInt64/int64(time.Second))-1 {
 		return 0, false
 	}
-	return time.Duration(secs)*time.Second + time.Duration(rem*uint64(time.Second)/uint64(t.timescale)), true
+	return time.Duration(secs)*time.Second + time.Duration(rem*uint64(time.Second)/uint64(timescale)), true
 }
 
 // parseMoov returns the tracks of a moov payload and the index of the
@@ -295,6 +323,8 @@ const (
 	trunSampleSize          = 0x000200
 	trunSampleFlags         = 0x000400
 	trunSampleCompositionTO = 0x000800
+	// sampleIsNonSync is sample_is_non_sync_sample in sample flags.
+	sampleIsNonSync = 0x00010000
 )
 
 func (f *fragment) parseTraf(traf []byte) bool {
@@ -302,6 +332,7 @@ func (f *fragment) parseTraf(traf []byte) bool {
 		tr                 *trackTime
 		base               = f.moofStart
 		defDur, defSize    uint32
+		defFlags           uint32
 		haveTfhd, haveTfdt bool
 		decodeTime         uint64
 		dataPos            = int64(-1)
@@ -361,8 +392,12 @@ func (f *fragment) parseTraf(traf []byte) bool {
 				}
 				defSize = binary.BigEndian.Uint32(v)
 			}
-			if flags&tfhdDefaultFlags != 0 && take(4) == nil {
-				return false
+			if flags&tfhdDefaultFlags != 0 {
+				v := take(4)
+				if v == nil {
+					return false
+				}
+				defFlags = binary.BigEndian.Uint32(v)
 			}
 			haveTfhd = true
 		case "tfdt":
@@ -386,10 +421,15 @@ func (f *fragment) parseTraf(traf []byte) bool {
 				decodeTime = tr.endTicks
 				haveTfdt = true
 			}
-			var ok bool
-			dataPos, decodeTime, ok = f.parseTrun(p, base, dataPos, defDur, defSize, decodeTime)
+			start := decodeTime
+			var ok, any bool
+			var firstFlags uint32
+			dataPos, decodeTime, firstFlags, any, ok = f.parseTrun(p, base, dataPos, defDur, defSize, defFlags, decodeTime)
 			if !ok {
 				return false
+			}
+			if any && !tr.first {
+				tr.first, tr.firstTicks, tr.firstFlags = true, start, firstFlags
 			}
 			sawTrun = true
 		}
@@ -403,29 +443,44 @@ func (f *fragment) parseTraf(traf []byte) bool {
 	return true
 }
 
-// parseTrun checks one trun and returns the position after its data and
-// the decode time after its last sample.
-func (f *fragment) parseTrun(p []byte, base, dataPos int64, defDur, defSize uint32, t uint64) (int64, uint64, bool) {
+// parseTrun checks one trun and returns the position after its data, the
+// decode time after its last sample, the flags of its first sample and
+// whether it has any sample.
+func (f *fragment) parseTrun(p []byte, base, dataPos int64, defDur, defSize, defFlags uint32, t uint64) (int64, uint64, uint32, bool, bool) {
 	if len(p) < 8 {
-		return 0, 0, false
+		return 0, 0, 0, false, false
 	}
 	flags := uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3])
 	count := uint64(binary.BigEndian.Uint32(p[4:]))
 	q := p[8:]
 	if flags&trunDataOffset != 0 {
 		if len(q) < 4 {
-			return 0, 0, false
+			return 0, 0, 0, false, false
 		}
 		dataPos = base + int64(int32(binary.BigEndian.Uint32(q)))
 		q = q[4:]
 	} else if dataPos < 0 {
 		dataPos = f.dataStart
 	}
+	firstFlags := defFlags
 	if flags&trunFirstSampleFlags != 0 {
 		if len(q) < 4 {
-			return 0, 0, false
+			return 0, 0, 0, false, false
 		}
+		firstFlags = binary.BigEndian.Uint32(q)
 		q = q[4:]
+	} else if flags&trunSampleFlags != 0 && count > 0 {
+		// Each sample carries its flags after its duration and size.
+		at := 0
+		if flags&trunSampleDuration != 0 {
+			at += 4
+		}
+		if flags&trunSampleSize != 0 {
+			at += 4
+		}
+		if len(q) >= at+4 {
+			firstFlags = binary.BigEndian.Uint32(q[at:])
+		}
 	}
 	per := uint64(0)
 	for _, fl := range []uint32{trunSampleDuration, trunSampleSize, trunSampleFlags, trunSampleCompositionTO} {
@@ -434,7 +489,7 @@ func (f *fragment) parseTrun(p []byte, base, dataPos int64, defDur, defSize uint
 		}
 	}
 	if count*per != uint64(len(q)) {
-		return 0, 0, false
+		return 0, 0, 0, false, false
 	}
 	var size uint64
 	if per == 0 {
@@ -443,7 +498,7 @@ func (f *fragment) parseTrun(p []byte, base, dataPos int64, defDur, defSize uint
 		size = count * uint64(defSize)
 		dur := count * uint64(defDur)
 		if (defSize != 0 && size/uint64(defSize) != count) || (defDur != 0 && dur/uint64(defDur) != count) || t > math.MaxUint64-dur {
-			return 0, 0, false
+			return 0, 0, 0, false, false
 		}
 		t += dur
 	}
@@ -457,13 +512,13 @@ func (f *fragment) parseTrun(p []byte, base, dataPos int64, defDur, defSize uint
 			s = binary.BigEndian.Uint32(e)
 		}
 		if t > math.MaxUint64-uint64(d) {
-			return 0, 0, false
+			return 0, 0, 0, false, false
 		}
 		t += uint64(d)
 		size += uint64(s)
 	}
 	if dataPos < f.dataStart || dataPos > f.dataEnd || uint64(f.dataEnd-dataPos) < size {
-		return 0, 0, false
+		return 0, 0, 0, false, false
 	}
-	return dataPos + int64(size), t, true
+	return dataPos + int64(size), t, firstFlags, count > 0, true
 }
