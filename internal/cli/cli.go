@@ -85,6 +85,7 @@ func newRoot(env *Env) *cobra.Command {
 		newOrgCmd(g),
 		newCameraCmd(g),
 		newUserCmd(g),
+		newExportCmd(),
 	)
 	return root
 }
