@@ -196,30 +196,22 @@ func (s *Store) List(ctx context.Context, camera string, from, to time.Time) ([]
 	if !from.Before(to) {
 		return nil, nil
 	}
-	first := from.Add(-segment.MaxDuration).UTC().Truncate(time.Hour)
-	last := to.Add(-time.Millisecond).UTC().Truncate(time.Hour)
+	first, last := hourSpan(from, to)
 	var refs []segment.Ref
 	for day := first.Truncate(24 * time.Hour); !day.After(last); day = day.Add(24 * time.Hour) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		dayDir := filepath.Join(s.dir, camera, day.Format("2006-01-02"))
-		hours, err := os.ReadDir(dayDir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		} else if err != nil {
+		hours, err := readHours(dayDir)
+		if err != nil {
 			return nil, fmt.Errorf("list segments: %w", err)
 		}
 		for _, h := range hours {
-			n, err := strconv.Atoi(h.Name())
-			if err != nil || len(h.Name()) != 2 || n > 23 {
+			if hour := day.Add(time.Duration(h) * time.Hour); hour.Before(first) || hour.After(last) {
 				continue
 			}
-			hour := day.Add(time.Duration(n) * time.Hour)
-			if hour.Before(first) || hour.After(last) {
-				continue
-			}
-			refs, err = s.appendHour(refs, camera, filepath.Join(dayDir, h.Name()), from, to)
+			refs, err = s.appendHour(refs, camera, filepath.Join(dayDir, hourName(h)), from, to)
 			if err != nil {
 				return nil, err
 			}
@@ -227,6 +219,47 @@ func (s *Store) List(ctx context.Context, camera string, from, to time.Time) ([]
 	}
 	slices.SortStableFunc(refs, func(a, b segment.Ref) int { return a.Start.Compare(b.Start) })
 	return refs, nil
+}
+
+// hourSpan returns the first and last hours whose directories may hold a
+// segment overlapping [from, to): from the hour of from − MaxDuration (a
+// segment filed earlier may run into the range) to the hour of to's last
+// millisecond. List and Ranges read the same hours.
+func hourSpan(from, to time.Time) (first, last time.Time) {
+	return from.Add(-segment.MaxDuration).UTC().Truncate(time.Hour), to.Add(-time.Millisecond).UTC().Truncate(time.Hour)
+}
+
+// readHours returns the hours (0-23) whose directories a date directory
+// holds, in order; none when the date directory does not exist. Entries
+// whose names are not two digits are ignored.
+func readHours(dayDir string) ([]int, error) {
+	entries, err := os.ReadDir(dayDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var hours []int
+	for _, e := range entries {
+		if h, ok := parseHour(e.Name()); ok {
+			hours = append(hours, h)
+		}
+	}
+	return hours, nil
+}
+
+// parseHour reads an hour directory name: two digits, 00 to 23.
+func parseHour(name string) (int, bool) {
+	if len(name) != 2 || name[0] < '0' || name[0] > '2' || name[1] < '0' || name[1] > '9' {
+		return 0, false
+	}
+	h := int(name[0]-'0')*10 + int(name[1]-'0')
+	return h, h <= 23
+}
+
+// hourName returns the directory name of hour h: two digits.
+func hourName(h int) string {
+	return string([]byte{byte('0' + h/10), byte('0' + h%10)})
 }
 
 // appendHour appends the segments of one hour directory that overlap
@@ -272,6 +305,7 @@ func (s *Store) Delete(ctx context.Context, r segment.Ref) error {
 		return fmt.Errorf("delete segment: %w", err)
 	}
 	s.prune(filepath.Dir(p))
+	s.forgetDay(r)
 	return nil
 }
 
@@ -295,6 +329,7 @@ func (s *Store) Cameras(ctx context.Context) ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
+		// ValidID also skips the timeline summaries (summaryDir).
 		if e.IsDir() && argus.ValidID(e.Name()) {
 			ids = append(ids, e.Name())
 		}
@@ -400,5 +435,6 @@ func (w *writer) Abort(ctx context.Context) error {
 	p := w.s.path(w.ref)
 	err := errors.Join(w.f.Close(), os.Remove(p))
 	w.s.prune(filepath.Dir(p))
+	w.s.forgetDay(w.ref)
 	return err
 }
