@@ -46,4 +46,7 @@ type Decision struct {
 	Resource  Resource  `json:"resource"`
 	Allowed   bool      `json:"allowed"`
 	Reason    string    `json:"reason"`
+	// Purpose is why the principal says they act, when the action asks
+	// for one (playback, export): the case number, the incident.
+	Purpose string `json:"purpose,omitempty"`
 }

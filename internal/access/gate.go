@@ -35,11 +35,13 @@ func NewSlogRecorder(l *slog.Logger) *SlogRecorder {
 func (r *SlogRecorder) Record(ctx context.Context, d argus.Decision) {
 	// Live players ask many times a second; until the audit log records
 	// decisions, allows go to debug and denies stay visible.
+	// Decisions with a stated purpose (recorded video watched or
+	// exported) are few and are what an auditor asks about: info too.
 	level := slog.LevelDebug
-	if !d.Allowed {
+	if !d.Allowed || d.Purpose != "" {
 		level = slog.LevelInfo
 	}
-	r.log.LogAttrs(ctx, level, "access decision",
+	attrs := []slog.Attr{
 		slog.Bool("allowed", d.Allowed),
 		slog.String("action", string(d.Action)),
 		slog.String("reason", d.Reason),
@@ -51,7 +53,11 @@ func (r *SlogRecorder) Record(ctx context.Context, d argus.Decision) {
 		slog.String("resource_kind", d.Resource.Kind),
 		slog.String("resource_id", d.Resource.ID),
 		slog.String("resource_org_id", d.Resource.OrgID),
-	)
+	}
+	if d.Purpose != "" {
+		attrs = append(attrs, slog.String("purpose", d.Purpose))
+	}
+	r.log.LogAttrs(ctx, level, "access decision", attrs...)
 }
 
 // The reasons the Gate gives. Tests and audit readers rely on them verbatim.
@@ -167,7 +173,7 @@ func scopeOrg(action argus.Action, res argus.Resource) string {
 // Can decides whether p may take action on res, records the decision and
 // returns it. It denies unless a rule allows.
 func (g *Gate) Can(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) argus.Decision {
-	d, _ := g.decide(ctx, p, action, res)
+	d, _ := g.decide(ctx, p, action, res, "")
 	return d
 }
 
@@ -175,7 +181,13 @@ func (g *Gate) Can(ctx context.Context, p argus.Principal, action argus.Action, 
 // denied, and a wrapped internal error when the decision could not be made
 // (which is recorded as a deny).
 func (g *Gate) Check(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) error {
-	d, err := g.decide(ctx, p, action, res)
+	return g.CheckFor(ctx, p, action, res, "")
+}
+
+// CheckFor is Check of an action taken for a stated purpose (why recorded
+// video is watched or exported), which the decision records.
+func (g *Gate) CheckFor(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, purpose string) error {
+	d, err := g.decide(ctx, p, action, res, purpose)
 	switch {
 	case err != nil:
 		return err
@@ -185,8 +197,8 @@ func (g *Gate) Check(ctx context.Context, p argus.Principal, action argus.Action
 	return nil
 }
 
-func (g *Gate) decide(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) (argus.Decision, error) {
-	d := argus.Decision{Principal: p, Action: action, Resource: res}
+func (g *Gate) decide(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, purpose string) (argus.Decision, error) {
+	d := argus.Decision{Principal: p, Action: action, Resource: res, Purpose: purpose}
 	var err error
 	d.Allowed, d.Reason, err = g.rules(ctx, p, action, res)
 	g.rec.Record(ctx, d)

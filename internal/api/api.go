@@ -25,6 +25,7 @@ import (
 
 	"argus"
 	"argus/internal/access"
+	"argus/internal/evidence"
 )
 
 // DefaultMaxBodyBytes limits a JSON request body unless a route allows more.
@@ -71,6 +72,14 @@ type Config struct {
 	// WHEP serves live video over WebRTC (POST /api/v1/cameras/{id}/whep
 	// and the session routes); nil answers them 503.
 	WHEP WHEPService
+	// Playback serves timelines and recorded video
+	// (/api/v1/cameras/{id}/timeline and /playback/); nil answers 503.
+	Playback PlaybackService
+	// Exports runs evidence exports (/api/v1/exports); nil answers 503.
+	Exports ExportService
+	// SigningKeys are the public keys GET /api/v1/keys lists: the node's
+	// export-signing key.
+	SigningKeys []evidence.PublicKeyInfo
 	// MaxBodyBytes limits JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxImportBytes limits the CSV body of POST /api/v1/cameras/import;
@@ -91,6 +100,9 @@ type Server struct {
 	health        func(cameraID string) (CameraHealth, bool)
 	whep          WHEPService
 	hls           HLSService
+	playback      PlaybackService
+	exports       ExportService
+	signingKeys   []evidence.PublicKeyInfo
 	metricsPublic bool
 	maxBody       int64
 	maxImport     int64
@@ -117,6 +129,9 @@ func New(cfg Config) (*Server, error) {
 		health:        cfg.Health,
 		whep:          cfg.WHEP,
 		hls:           cfg.HLS,
+		playback:      cfg.Playback,
+		exports:       cfg.Exports,
+		signingKeys:   cfg.SigningKeys,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
 		maxImport:     cfg.MaxImportBytes,

@@ -6,6 +6,8 @@ import (
 
 	"argus"
 	"argus/internal/camimport"
+	"argus/internal/export"
+	"argus/internal/playback"
 )
 
 // authMode says what a route asks of the caller.
@@ -120,6 +122,17 @@ func routeTable() []route {
 			response: typeOf[CameraHealth](), status: 200, handle: (*Server).cameraHealth},
 		{method: "GET", path: "/api/v1/cameras/{id}/live/{file}", id: "liveHLS", tag: "live", summary: "Live video as LL-HLS (fMP4 parts): index.m3u8, then the playlists, init files, segments and parts it names.",
 			query: hlsParams(), status: 200, contentType: "application/vnd.apple.mpegurl", handle: (*Server).liveHLS},
+		{method: "GET", path: "/api/v1/cameras/{id}/timeline", id: "cameraTimeline", tag: "playback", summary: "A camera's recorded ranges and gaps (and event markers) over from..to.",
+			query: rangeParams(), response: typeOf[playback.Timeline](), status: 200, handle: (*Server).timeline},
+		{method: "GET", path: "/api/v1/cameras/{id}/playback/index.m3u8", id: "playbackPlaylist", tag: "playback", summary: "Recorded video of from..to as HLS VOD (fMP4, no re-encoding), from the keyframe at or before from; gaps are discontinuities. Opens a playback session the named files carry.",
+			query:  append(rangeParams(), param{name: "reason", typ: "string", desc: "why the video is watched: a case or incident number (required; audited)"}),
+			status: 200, contentType: "application/vnd.apple.mpegurl", handle: (*Server).playbackPlaylist},
+		{method: "GET", path: "/api/v1/cameras/{id}/playback/seg/{start}/{file}", id: "playbackFile", tag: "playback", summary: "An init (init.mp4) or part (<n>.m4s) of a recorded segment that a playback playlist names; only for the session's own viewer.",
+			query: []param{
+				{name: "s", typ: "string", desc: "the playback session, as the playlist gives it"},
+				{name: "k", typ: "integer", desc: "first part of a playlist: start at this fragment"},
+			},
+			status: 200, contentType: "video/mp4", handle: (*Server).playbackFile},
 		{method: "PUT", path: "/api/v1/cameras/{id}", id: "updateCamera", tag: "cameras", summary: "Replace a camera; an omitted password is kept while the username is unchanged.",
 			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 200, handle: (*Server).updateCamera},
 		{method: "PATCH", path: "/api/v1/cameras/{id}", id: "patchCamera", tag: "cameras", summary: "Change the fields present in the body; labels are merged, tags replaced.",
@@ -148,6 +161,17 @@ func routeTable() []route {
 			response: typeOf[argus.Hold](), status: 200, handle: (*Server).getHold},
 		{method: "POST", path: "/api/v1/holds/{id}/release", id: "releaseHold", tag: "holds", summary: "Release an evidence hold; it is kept, with who released it, when and why.",
 			request: typeOf[releaseRequest](), response: typeOf[argus.Hold](), status: 200, handle: (*Server).releaseHold},
+
+		{method: "POST", path: "/api/v1/exports", id: "createExport", tag: "exports", summary: "Export cameras' recordings of from..to as MP4 files with a signed manifest, in the background; places an evidence hold on each camera's range.",
+			request: typeOf[exportRequest](), response: typeOf[export.Job](), status: 202, handle: (*Server).createExport},
+		{method: "GET", path: "/api/v1/exports", id: "listExports", tag: "exports", summary: "The caller's exports (every export for administrators), newest first.",
+			response: typeOf[exportList](), status: 200, handle: (*Server).listExports},
+		{method: "GET", path: "/api/v1/exports/{id}", id: "getExport", tag: "exports", summary: "One export: state (queued, running, done, failed), progress 0..1, files and hashes.",
+			response: typeOf[export.Job](), status: 200, handle: (*Server).getExport},
+		{method: "GET", path: "/api/v1/exports/{id}/bundle", id: "exportBundle", tag: "exports", summary: "A finished export as a zip: the MP4 files, manifest.json and manifest.sig (check with argus export verify).",
+			status: 200, contentType: "application/zip", handle: (*Server).exportBundle},
+		{method: "GET", path: "/api/v1/keys", id: "listKeys", tag: "exports", summary: "The node's public Ed25519 keys that sign export manifests.",
+			response: typeOf[keyList](), status: 200, handle: (*Server).keys},
 
 		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
 			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},

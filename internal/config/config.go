@@ -393,3 +393,6 @@ func (c *Config) DatabasePath() string { return filepath.Join(c.Data, "argus.db"
 
 // RecordingsDir is where recordings live.
 func (c *Config) RecordingsDir() string { return filepath.Join(c.Data, "recordings") }
+
+// ExportsDir is where evidence exports live.
+func (c *Config) ExportsDir() string { return filepath.Join(c.Data, "exports") }

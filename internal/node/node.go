@@ -22,6 +22,7 @@ import (
 	"argus/internal/access"
 	"argus/internal/api"
 	"argus/internal/config"
+	"argus/internal/evidence"
 	"argus/web"
 )
 
@@ -61,6 +62,7 @@ type Node struct {
 	srv    *http.Server
 	media  *media
 	live   *liveVideo
+	rec    *recorded
 }
 
 // New opens the store, makes sure the bootstrap admin exists, builds the API
@@ -112,8 +114,9 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var (
-		m  *media
-		lv *liveVideo
+		m   *media
+		lv  *liveVideo
+		rec *recorded
 	)
 	if !opts.NoRecord {
 		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
@@ -123,8 +126,14 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 			_ = m.close()
 			return err
 		}
+		if rec, err = newRecorded(cfg, m.segments, n.store, n.logger); err != nil {
+			_ = lv.close()
+			_ = m.close()
+			return err
+		}
 	}
 	fail := func(err error) error {
+		rec.close()
 		_ = lv.close()
 		_ = m.close()
 		return err
@@ -142,6 +151,10 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	if lv != nil {
 		acfg.HLS, acfg.WHEP = lv.hls, lv.whep
 	}
+	if rec != nil {
+		acfg.Playback, acfg.Exports = rec.playback, rec.exports
+		acfg.SigningKeys = []evidence.PublicKeyInfo{rec.key.Info(rec.nodeID)}
+	}
 	srv, err := api.New(acfg)
 	if err != nil {
 		return fail(fmt.Errorf("http api: %w", err))
@@ -153,7 +166,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fail(fmt.Errorf("http listen: %w", err))
 	}
-	n.live = lv
+	n.live, n.rec = lv, rec
 	n.auth, n.gate, n.ln, n.media = auth, gate, ln, m
 	n.srv = &http.Server{
 		Handler:           routes(srv.Handler()),
@@ -213,6 +226,7 @@ func (n *Node) Run(ctx context.Context) error {
 
 // Close releases what New acquired, for a node that never ran.
 func (n *Node) Close() error {
+	n.rec.close()
 	return errors.Join(n.ln.Close(), n.live.close(), n.media.close(), n.store.Close())
 }
 
@@ -229,6 +243,8 @@ func (n *Node) shutdown(mediaDone <-chan error) error {
 		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		_ = n.srv.Close()
 	}
+	// Running exports stop (the next start marks them failed).
+	n.rec.close()
 	if err := <-mediaDone; err != nil {
 		errs = append(errs, fmt.Errorf("recorders: %w", err))
 	}
