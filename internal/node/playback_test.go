@@ -1,0 +1,151 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"argus"
+	"argus/internal/config"
+	"argus/internal/evidence"
+	"argus/internal/node"
+	"argus/internal/sim"
+)
+
+// TestRecordedVideoPlaysBackAndExports records a simulated camera through
+// the whole chain, then plays back the recording (finished segments and
+// the one being written) over HTTP with ffprobe, and exports it: the node
+// created its signing key, and the downloaded bundle verifies against the
+// key the node serves.
+func TestRecordedVideoPlaysBackAndExports(t *testing.T) {
+	needFFprobe(t)
+	s, err := sim.New(sim.Config{Cameras: 1, Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg := config.Default()
+	cfg.Data = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.RTSP.Listen = "127.0.0.1:0"
+	cfg.Live.WebRTC.UDPPort = 0
+	cfg.Recording.SegmentDuration = 2 * time.Second
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	n, err := node.New(ctx, node.Options{Config: cfg, Environ: []string{"ARGUS_ADMIN_PASSWORD=playback-test-password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := n.Store()
+	if err := st.CreateOrg(ctx, &argus.Org{ID: "city", Name: "City", Kind: argus.OrgCity}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateCamera(ctx, &argus.Camera{ID: "cam-1", Name: "Sim", OrgID: "city", Lat: 40.7, Lon: -73.9,
+		StreamURL: s.URL(1), Recording: true, RetentionDays: 1}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+
+	root := cfg.RecordingsDir()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(finished(t, root, "cam-1")) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no three segments within 60 s: %v", files(t, root))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	start := finished(t, root, "cam-1")[0].Start
+
+	call := func(method, path, token, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, n.URL()+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	_, b := call("POST", "/api/v1/login", "", `{"username":"admin","password":"playback-test-password"}`)
+	var login struct{ Token string }
+	if err := json.Unmarshal(b, &login); err != nil || login.Token == "" {
+		t.Fatalf("login: %s", b)
+	}
+	tok := login.Token
+	now := time.Now().UTC()
+	rq := "from=" + url.QueryEscape(start.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(now.Add(time.Minute).Format(time.RFC3339Nano))
+
+	status, b := call("GET", "/api/v1/cameras/cam-1/timeline?"+rq, tok, "")
+	var tl struct {
+		Ranges []struct{ From, To time.Time }
+	}
+	if err := json.Unmarshal(b, &tl); status != 200 || err != nil || len(tl.Ranges) == 0 || !tl.Ranges[0].From.Equal(start) {
+		t.Fatalf("timeline: %d %s", status, b)
+	}
+
+	// ffprobe plays the playlist: every segment so far, the one being
+	// written included.
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-headers", "Authorization: Bearer "+tok+"\r\n",
+		"-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "default=nw=1:nk=1",
+		n.URL()+"/api/v1/cameras/cam-1/playback/index.m3u8?"+rq+"&reason=node+test")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	frames, _ := strconv.Atoi(strings.TrimSpace(strings.Split(string(out), "\n")[0]))
+	if err != nil || stderr.Len() > 0 || frames < 3*2*25-25 {
+		t.Fatalf("ffprobe of the playback playlist: %v, %d frames\n%s", err, frames, stderr.String())
+	}
+
+	body := `{"camera_ids":["cam-1"],"from":"` + start.Format(time.RFC3339Nano) + `","to":"` + start.Add(4*time.Second).Format(time.RFC3339Nano) + `","reason":"node test"}`
+	status, b = call("POST", "/api/v1/exports", tok, body)
+	var job struct{ ID, State, Error string }
+	if err := json.Unmarshal(b, &job); status != http.StatusAccepted || err != nil {
+		t.Fatalf("export: %d %s", status, b)
+	}
+	for deadline := time.Now().Add(30 * time.Second); job.State != "done"; {
+		if job.State == "failed" || time.Now().After(deadline) {
+			t.Fatalf("export %s: %s %s", job.ID, job.State, job.Error)
+		}
+		time.Sleep(20 * time.Millisecond)
+		_, b = call("GET", "/api/v1/exports/"+job.ID, tok, "")
+		json.Unmarshal(b, &job)
+	}
+	status, zip := call("GET", "/api/v1/exports/"+job.ID+"/bundle", tok, "")
+	zpath := filepath.Join(t.TempDir(), "bundle.zip")
+	if err := os.WriteFile(zpath, zip, 0o600); status != 200 || err != nil {
+		t.Fatalf("bundle: %d %v", status, err)
+	}
+	_, keys := call("GET", "/api/v1/keys", tok, "")
+	trusted, err := evidence.ParsePublicKeys(keys)
+	if err != nil {
+		t.Fatalf("keys %s: %v", keys, err)
+	}
+	if rep, err := evidence.Verify(zpath, evidence.VerifyOptions{TrustedKeys: trusted}); err != nil || !rep.OK() || !rep.KeyTrusted {
+		t.Errorf("verify: %v %+v", err, rep)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Data, evidence.KeyFile)); err != nil {
+		t.Errorf("the node's key is not in the data directory: %v", err)
+	}
+}
