@@ -49,4 +49,7 @@ type Decision struct {
 	// Purpose is why the principal says they act, when the action asks
 	// for one (playback, export): the case number, the incident.
 	Purpose string `json:"purpose,omitempty"`
+	// Grant names what allowed an action on another organisation's
+	// resource: "share:<id>" or "emergency:<id>"; empty otherwise.
+	Grant string `json:"grant,omitempty"`
 }
