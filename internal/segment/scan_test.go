@@ -188,5 +188,19 @@ func FuzzScan(f *testing.F) {
 		if err != nil || again != s {
 			t.Fatalf("Scan of the kept prefix = %+v, %v; want %+v", again, err, s)
 		}
+		// ReadLayout walks the same boxes: its fragments lie inside the
+		// kept part, in order, without overlap, each ending after it
+		// starts.
+		l, err := segment.ReadLayout(bytes.NewReader(b), int64(len(b)))
+		if err != nil || l.InitSize != s.InitSize || len(l.Fragments) > s.Fragments {
+			t.Fatalf("ReadLayout = %+v, %v; Scan = %+v", l, err, s)
+		}
+		off := l.InitSize
+		for i, fr := range l.Fragments {
+			if fr.Offset < off || fr.Size <= 0 || fr.Offset+fr.Size > s.End || fr.End < fr.Start || (i > 0 && fr.Index <= l.Fragments[i-1].Index) {
+				t.Fatalf("fragment %d = %+v after offset %d, kept part ends at %d", i, fr, off, s.End)
+			}
+			off = fr.Offset + fr.Size
+		}
 	})
 }
