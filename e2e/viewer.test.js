@@ -83,3 +83,46 @@ test('the page asks for a sign-in and refuses a wrong password', async () => {
   await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0, null, { timeout: 10000 });
   assert.equal(await page.isVisible('#app'), false);
 });
+
+test('recorded video plays back in the browser from the HLS VOD playlist', async () => {
+  const page = await browser.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log('browser:', m.text()); });
+  await page.goto(base + '/');
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', password);
+  await page.click('form#login button[type=submit]');
+  await page.locator('#cameras button').first().waitFor({ timeout: 10000 });
+  // Wait until the first camera has a few seconds recorded, then play them
+  // back with hls.js (the viewer page loads it) over the session cookie.
+  const result = await page.evaluate(async () => {
+    const cams = await (await fetch('/api/v1/cameras?limit=1')).json();
+    const id = cams.items[0].id;
+    const q = (from, to) => `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+    let range;
+    for (let i = 0; i < 100 && !range; i++) {
+      const now = new Date();
+      const tl = await (await fetch(`/api/v1/cameras/${id}/timeline?${q(new Date(now - 3600e3), now)}`)).json();
+      const r = (tl.ranges || [])[0];
+      if (r && new Date(r.to) - new Date(r.from) > 4000) range = r;
+      else await new Promise((res) => setTimeout(res, 200));
+    }
+    if (!range) return { error: 'nothing recorded within 20 s' };
+    const video = document.createElement('video');
+    video.muted = true;
+    document.body.appendChild(video);
+    const hls = new window.Hls();
+    hls.loadSource(`/api/v1/cameras/${id}/playback/index.m3u8?${q(new Date(range.from), new Date(range.to))}&reason=e2e`);
+    hls.attachMedia(video);
+    await video.play().catch(() => {});
+    for (let i = 0; i < 100; i++) {
+      if (video.currentTime > 1.5 && video.videoWidth > 0) return { t: video.currentTime, w: video.videoWidth, h: video.videoHeight };
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    return { error: `not playing: currentTime ${video.currentTime}, width ${video.videoWidth}` };
+  });
+  assert.equal(result.error, undefined, result.error);
+  assert.equal(result.w, 640);
+  assert.equal(result.h, 360);
+  console.log(`played back: ${result.w}x${result.h}, currentTime ${result.t.toFixed(2)}`);
+  await page.close();
+});
