@@ -170,8 +170,8 @@ func routeTable() []route {
 			response: typeOf[export.Job](), status: 200, handle: (*Server).getExport},
 		{method: "GET", path: "/api/v1/exports/{id}/bundle", id: "exportBundle", tag: "exports", summary: "A finished export as a zip: the MP4 files, manifest.json and manifest.sig (check with argus export verify).",
 			status: 200, contentType: "application/zip", handle: (*Server).exportBundle},
-		{method: "GET", path: "/api/v1/keys", id: "listKeys", tag: "exports", summary: "The node's public Ed25519 keys that sign export manifests.",
-			response: typeOf[keyList](), status: 200, handle: (*Server).keys},
+		{method: "GET", path: "/api/v1/keys", id: "listKeys", tag: "exports", summary: "The node's public Ed25519 keys that sign export manifests (public: anyone checking an export needs them).",
+			auth: authNone, response: typeOf[keyList](), status: 200, handle: (*Server).keys},
 
 		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
 			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},
