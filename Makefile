@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test vet race fuzz fuzz-short e2e web-check lint bench bench-directory bench-record bench-live demo clean
+.PHONY: all build test vet race fuzz fuzz-short e2e web-check lint bench bench-directory bench-record bench-live bench-playback demo clean
 
 all: build
 
@@ -43,7 +43,7 @@ lint:
 	golangci-lint run
 
 ## bench: every benchmark script under bench/, results in bench/out/.
-bench: bench-directory bench-record bench-live
+bench: bench-directory bench-record bench-live bench-playback
 
 bench-directory:
 	bench/directory.sh
@@ -56,6 +56,12 @@ bench-record:
 ## to 10/100/500 viewers beside a GStreamer RTSP relay (LATENCY, FANOUT, TTFF_N, WINDOW, PEER).
 bench-live:
 	bench/live.sh
+
+## bench-playback: 24 cameras × 30 days of one-minute segments (hard links of one real segment each) served by
+## argus: 1,000 random seeks (timeline, playlist, first byte) and one-hour exports against ffmpeg -c copy
+## (CAMERAS, DAYS, SEEKS, EXPORTS).
+bench-playback:
+	bench/playback.sh
 
 demo:
 	$(GO) run ./cmd/argus demo
