@@ -131,6 +131,7 @@ func routeTable() []route {
 			query: []param{
 				{name: "s", typ: "string", desc: "the playback session, as the playlist gives it"},
 				{name: "k", typ: "integer", desc: "first part of a playlist: start at this fragment"},
+				{name: "d", typ: "integer", desc: "a segment still being written: cut parts as if it lasted this many milliseconds"},
 			},
 			status: 200, contentType: "video/mp4", handle: (*Server).playbackFile},
 		{method: "PUT", path: "/api/v1/cameras/{id}", id: "updateCamera", tag: "cameras", summary: "Replace a camera; an omitted password is kept while the username is unchanged.",

@@ -73,7 +73,15 @@ func (s *Service) ServeFile(w http.ResponseWriter, r *http.Request, camera, user
 			return argus.FieldErrorf("k", "k must be a fragment index")
 		}
 	}
-	frags := s.partFragments(l, wi, k)
+	dur := l.Duration
+	if v := r.URL.Query().Get("d"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms <= 0 {
+			return argus.FieldErrorf("d", "d must be a duration in milliseconds")
+		}
+		dur = time.Duration(ms) * time.Millisecond
+	}
+	frags := s.partFragments(l, dur, wi, k)
 	if len(frags) == 0 {
 		return argus.Errorf(argus.ENOTFOUND, "segment %s has no part %d", ref.Path(), wi)
 	}
@@ -103,12 +111,13 @@ func (s *Service) find(ctx context.Context, camera string, start time.Time) (seg
 	return segment.Ref{}, argus.Errorf(argus.ENOTFOUND, "camera %q has no segment starting at %s (retention may have deleted it)", camera, start.Format(time.RFC3339Nano))
 }
 
-// partFragments returns the fragments of part w of l: those that start in
-// its window, from fragment index k on when k ≥ 0.
-func (s *Service) partFragments(l segment.Layout, w, k int) []segment.Fragment {
+// partFragments returns the fragments of part w of l, cut as a segment of
+// duration dur: those that start in its window, from fragment index k on
+// when k ≥ 0.
+func (s *Service) partFragments(l segment.Layout, dur time.Duration, w, k int) []segment.Fragment {
 	var out []segment.Fragment
 	for _, f := range l.Fragments {
-		if s.window(f.Start, l.Duration) == w && f.Index >= k {
+		if s.window(f.Start, dur) == w && f.Index >= k {
 			out = append(out, f)
 		}
 	}

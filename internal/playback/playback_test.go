@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,5 +189,70 @@ func TestPlaybackSessionIsTheViewers(t *testing.T) {
 	}
 	if _, err := svc.Playlist(t.Context(), "cam-1", "u1", t0.Add(-2*time.Hour), t0.Add(-time.Hour)); err == nil {
 		t.Error("a playlist of a range without recordings was answered")
+	}
+}
+
+// TestPartialSegmentPartsKeepTheirFragments lists a segment while it is
+// being written, lets it grow, and fetches the parts the playlist named:
+// together they still hold every frame the playlist promised.
+func TestPartialSegmentPartsKeepTheirFragments(t *testing.T) {
+	ffprobe := requireFFprobe(t)
+	store, err := fsstore.Open(t.TempDir(), fsstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clip, err := synth.Load("360p-gop2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := record.NewWriter(store, "cam-1", record.Options{SegmentDuration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(t.Context())
+	// 17.5 s written: 17 s in complete fragments, two parts (0–6 s and
+	// 6–17 s, the last taking the remainder).
+	if err := synth.Frames(t.Context(), w, clip, t0, 0, 17*25+12); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := playback.New(playback.Config{Store: store, Now: func() time.Time { return t0.Add(18 * time.Second) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(t, svc, t0, t0.Add(time.Minute))
+	res, err := http.Get(srv.URL + "/cam-1/index.m3u8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pl bytes.Buffer
+	pl.ReadFrom(res.Body)
+	res.Body.Close()
+	if !strings.Contains(pl.String(), "&d=") {
+		t.Fatalf("the partial segment's parts carry no duration:\n%s", pl.String())
+	}
+	// The segment grows by 3 s before the player fetches its parts: cut
+	// afresh it would have three parts, and the second would end at 12 s.
+	if err := synth.Frames(t.Context(), w, clip, t0, 17*25+12, 3*25); err != nil {
+		t.Fatal(err)
+	}
+	plFile := filepath.Join(t.TempDir(), "index.m3u8")
+	// Serve the saved playlist, not a new one: rewrite its relative URIs
+	// to the server.
+	saved := strings.ReplaceAll(pl.String(), "seg/", srv.URL+"/cam-1/seg/")
+	if err := os.WriteFile(plFile, []byte(saved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), ffprobe, "-v", "error", "-protocol_whitelist", "file,http,tcp", "-count_frames",
+		"-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "default=nw=1:nk=1", plFile)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("ffprobe: %v\n%s", err, stderr.String())
+	}
+	// Every frame of the 17 s the playlist promised comes back.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if frames, _ := strconv.Atoi(first); frames < 17*25 {
+		t.Errorf("ffprobe read %d frames of the parts, want at least %d", frames, 17*25)
 	}
 }

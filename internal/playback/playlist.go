@@ -137,8 +137,15 @@ func (s *Service) render(camera, user string, from, to time.Time, files []file, 
 		if f.end().After(to) {
 			last = s.window(to.Sub(f.ref.Start)-1, f.dur)
 		}
+		// A segment still being written grows: its parts are cut by the
+		// duration it had when the playlist was made (d), so that a part
+		// the playlist lists keeps the fragments it was listed with.
+		pq := q
+		if f.ref.Partial {
+			pq += "&d=" + strconv.FormatInt(f.dur.Milliseconds(), 10)
+		}
 		for w := w0; w <= last; w++ {
-			p := part{uri: base + strconv.Itoa(w) + ".m4s" + q, dur: s.partEnd(w, f.dur) - time.Duration(w)*s.cfg.PartDuration}
+			p := part{uri: base + strconv.Itoa(w) + ".m4s" + pq, dur: s.partEnd(w, f.dur) - time.Duration(w)*s.cfg.PartDuration}
 			if w == w0 {
 				p.mapU = base + "init.mp4" + q
 				p.at = f.ref.Start.Add(time.Duration(w) * s.cfg.PartDuration)

@@ -73,10 +73,25 @@ func Record(ctx context.Context, store segment.Store, camera string, c *Clip, st
 	if err != nil {
 		return 0, err
 	}
+	n := int(d / c.Frame)
+	if err := Frames(ctx, w, c, start, 0, n); err != nil {
+		w.Close(ctx)
+		return 0, err
+	}
+	if err := w.Close(ctx); err != nil {
+		return n, fmt.Errorf("synth: close: %w", err)
+	}
+	return n, nil
+}
+
+// Frames writes frames first..first+n-1 of the clip, looped, into w: frame
+// i has decode time i frames after start, on one continuous clock, so that
+// successive calls continue one recording. It leaves w open: a segment in
+// progress stays partial until w is closed.
+func Frames(ctx context.Context, w *record.Writer, c *Clip, start time.Time, first, n int) error {
 	rate := int64(c.media.Tracks[0].ClockRate)
 	step := int64(c.Frame) * rate / int64(time.Second)
-	n := int(d / c.Frame)
-	for i := range n {
+	for i := first; i < first+n; i++ {
 		k := i % len(c.frames)
 		ts := int64(i) * step
 		u := &hub.Unit{
@@ -88,12 +103,8 @@ func Record(ctx context.Context, store segment.Store, camera string, c *Clip, st
 			u.Size += len(nalu)
 		}
 		if err := w.WriteUnit(ctx, u); err != nil {
-			w.Close(ctx)
-			return i, fmt.Errorf("synth: frame %d: %w", i, err)
+			return fmt.Errorf("synth: frame %d: %w", i, err)
 		}
 	}
-	if err := w.Close(ctx); err != nil {
-		return n, fmt.Errorf("synth: close: %w", err)
-	}
-	return n, nil
+	return nil
 }
