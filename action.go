@@ -1,5 +1,7 @@
 package argus
 
+import "time"
+
 // Action is something a principal asks to do; every request names one and
 // the access gate decides it.
 type Action string
@@ -18,6 +20,7 @@ const (
 	ActionHoldView      Action = "hold.view"      // see the evidence holds on a camera's recordings
 	ActionHoldPlace     Action = "hold.place"     // place an evidence hold on a camera's recordings
 	ActionHoldRelease   Action = "hold.release"   // release an evidence hold
+	ActionManageShare   Action = "share.manage"   // grant, see and revoke an organisation's shares
 	ActionAdmin         Action = "system.admin"   // installation-wide administration
 )
 
@@ -32,11 +35,15 @@ type Principal struct {
 }
 
 // Resource is what an action is about. Kind is "camera", "org", "user",
-// "hold" or "system"; OrgID is the owning organisation, when known.
+// "hold", "share" or "system"; OrgID is the owning organisation, when known.
+// A camera also carries its Tags and position (Point), which decide whether
+// a share covers it; a camera resource without them is covered only by id.
 type Resource struct {
-	Kind  string `json:"kind"`
-	ID    string `json:"id,omitempty"`
-	OrgID string `json:"org_id,omitempty"`
+	Kind  string    `json:"kind"`
+	ID    string    `json:"id,omitempty"`
+	OrgID string    `json:"org_id,omitempty"`
+	Tags  []string  `json:"tags,omitempty"`
+	Point *GeoPoint `json:"point,omitempty"`
 }
 
 // Decision is the gate's answer to one request, kept for the audit log.
@@ -52,4 +59,8 @@ type Decision struct {
 	// Grant names what allowed an action on another organisation's
 	// resource: "share:<id>" or "emergency:<id>"; empty otherwise.
 	Grant string `json:"grant,omitempty"`
+	// Time is when the gate decided.
+	Time time.Time `json:"time"`
+	// Client is the network address the request came from, when known.
+	Client string `json:"client,omitempty"`
 }

@@ -111,6 +111,7 @@ type Store interface {
 	UserStore
 	TokenStore
 	HoldStore
+	ShareStore
 	// Ping checks that the store answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.

@@ -11,11 +11,13 @@ import (
 	"argus"
 )
 
-// Recorder receives every decision the Gate makes, allow and deny alike. The
-// tamper-evident audit log implements it; SlogRecorder logs decisions until
-// then.
+// Recorder receives every decision the Gate makes, allow and deny alike,
+// before the action takes effect. The tamper-evident audit log
+// (internal/audit) implements it: Record returns once the decision is
+// durable, and an error when it could not be written, which makes the Gate
+// refuse the action.
 type Recorder interface {
-	Record(ctx context.Context, d argus.Decision)
+	Record(ctx context.Context, d argus.Decision) error
 }
 
 // SlogRecorder is a Recorder that logs each decision at info level.
@@ -31,8 +33,8 @@ func NewSlogRecorder(l *slog.Logger) *SlogRecorder {
 	return &SlogRecorder{log: l}
 }
 
-// Record logs d.
-func (r *SlogRecorder) Record(ctx context.Context, d argus.Decision) {
+// Record logs d; it never fails.
+func (r *SlogRecorder) Record(ctx context.Context, d argus.Decision) error {
 	// Live players ask many times a second; until the audit log records
 	// decisions, allows go to debug and denies stay visible.
 	// Decisions with a stated purpose (recorded video watched or
@@ -57,7 +59,11 @@ func (r *SlogRecorder) Record(ctx context.Context, d argus.Decision) {
 	if d.Purpose != "" {
 		attrs = append(attrs, slog.String("purpose", d.Purpose))
 	}
+	if d.Client != "" {
+		attrs = append(attrs, slog.String("client", d.Client))
+	}
 	r.log.LogAttrs(ctx, level, "access decision", attrs...)
+	return nil
 }
 
 // The reasons the Gate gives. Tests and audit readers rely on them verbatim.
@@ -90,6 +96,13 @@ type GateConfig struct {
 	// another node changes it; 0 means DefaultOrgTTL. Local changes call
 	// InvalidateOrgs.
 	OrgTTL time.Duration
+	// Shares is where shares are read from; nil means the Gate allows
+	// nothing through shares.
+	Shares argus.ShareStore
+	// ShareTTL bounds how stale the cached shares may be when another node
+	// grants or revokes one; 0 means DefaultShareTTL. Local changes call
+	// InvalidateShares.
+	ShareTTL time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -106,6 +119,8 @@ type Gate struct {
 	// during a reload so that concurrent requests share one.
 	mu   sync.Mutex
 	tree *orgTree
+
+	shares shareCache
 }
 
 // orgTree is a snapshot of the organisation hierarchy.
@@ -123,6 +138,10 @@ func NewGate(cfg GateConfig) (*Gate, error) {
 	g := &Gate{orgs: cfg.Orgs, rec: cfg.Recorder, ttl: cfg.OrgTTL, now: cfg.Now}
 	if g.ttl <= 0 {
 		g.ttl = DefaultOrgTTL
+	}
+	g.shares.store, g.shares.ttl = cfg.Shares, cfg.ShareTTL
+	if g.shares.ttl <= 0 {
+		g.shares.ttl = DefaultShareTTL
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -152,7 +171,7 @@ func roleAllows(role argus.Role, action argus.Action) bool {
 		return role == argus.RoleInvestigator || role == argus.RoleOrgAdmin || role == argus.RoleAuditor
 	case argus.ActionHoldPlace:
 		return role == argus.RoleInvestigator || role == argus.RoleOrgAdmin
-	case argus.ActionHoldRelease:
+	case argus.ActionHoldRelease, argus.ActionManageShare:
 		return role == argus.RoleOrgAdmin
 	}
 	return false
@@ -171,15 +190,17 @@ func scopeOrg(action argus.Action, res argus.Resource) string {
 }
 
 // Can decides whether p may take action on res, records the decision and
-// returns it. It denies unless a rule allows.
+// returns it. It denies unless a rule allows, and when the decision cannot
+// be recorded.
 func (g *Gate) Can(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) argus.Decision {
 	d, _ := g.decide(ctx, p, action, res, "")
 	return d
 }
 
 // Check is Can for handlers: nil when allowed, an EFORBIDDEN *argus.Error when
-// denied, and a wrapped internal error when the decision could not be made
-// (which is recorded as a deny).
+// denied, a wrapped internal error when the decision could not be made
+// (which is recorded as a deny), and an EUNAVAILABLE *argus.Error when the
+// decision could not be recorded (the action is refused).
 func (g *Gate) Check(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) error {
 	return g.CheckFor(ctx, p, action, res, "")
 }
@@ -197,42 +218,58 @@ func (g *Gate) CheckFor(ctx context.Context, p argus.Principal, action argus.Act
 	return nil
 }
 
+// ReasonUnrecorded replaces the reason of a decision that could not be
+// recorded: the action is refused whatever the rules said.
+const ReasonUnrecorded = "the audit log cannot be written"
+
+// decide applies the rules and records the decision before the caller acts
+// on it; a decision that cannot be recorded is a refusal.
 func (g *Gate) decide(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, purpose string) (argus.Decision, error) {
-	d := argus.Decision{Principal: p, Action: action, Resource: res, Purpose: purpose}
+	d := argus.Decision{Principal: p, Action: action, Resource: res, Purpose: purpose, Time: g.now(), Client: ClientFrom(ctx)}
 	var err error
-	d.Allowed, d.Reason, err = g.rules(ctx, p, action, res)
-	g.rec.Record(ctx, d)
+	d.Allowed, d.Reason, d.Grant, err = g.rules(ctx, p, action, res)
+	if rerr := g.rec.Record(ctx, d); rerr != nil {
+		d.Allowed, d.Reason = false, ReasonUnrecorded
+		return d, fmt.Errorf("%w: %w", argus.Errorf(argus.EUNAVAILABLE, "the audit log cannot be written; action refused"), rerr)
+	}
 	return d, err
 }
 
 // rules applies the access rules in order; the first that answers wins.
-func (g *Gate) rules(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) (bool, string, error) {
+func (g *Gate) rules(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) (allowed bool, reason, grant string, err error) {
 	if p.UserID == "" {
-		return false, ReasonNoPrincipal, nil
+		return false, ReasonNoPrincipal, "", nil
 	}
 	if p.Role == argus.RoleAdmin {
-		return true, ReasonAdmin, nil
+		return true, ReasonAdmin, "", nil
 	}
 	if !roleAllows(p.Role, action) {
-		return false, ReasonRole, nil
+		return false, ReasonRole, "", nil
 	}
 	target := scopeOrg(action, res)
 	if target != "" && target == p.OrgID {
-		return true, ReasonOwnOrg, nil
+		return true, ReasonOwnOrg, "", nil
 	}
 	if target != "" {
 		below, err := g.descends(ctx, target, p.OrgID)
 		if err != nil {
-			return false, ReasonOrgLookup, err
+			return false, ReasonOrgLookup, "", err
 		}
 		if below {
-			return true, ReasonDescendantOrg, nil
+			return true, ReasonDescendantOrg, "", nil
 		}
 	}
-	// Shares (a later issue) plug in here: a role-permitted action on a
-	// resource of another organisation is allowed when an active share from
-	// its owner to p.OrgID grants the action's scope.
-	return false, ReasonScope, nil
+	// A role-permitted action on a camera of another organisation is
+	// allowed when an active share from its owner to p's organisation (or
+	// one above it) grants the action and covers the camera.
+	id, err := g.shareGrant(ctx, p, action, res)
+	if err != nil {
+		return false, ReasonShareLookup, "", err
+	}
+	if id != "" {
+		return true, ReasonShare, "share:" + id, nil
+	}
+	return false, ReasonScope, "", nil
 }
 
 // descends reports whether org lies strictly below ancestor in the tree.

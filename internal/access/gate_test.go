@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,11 +32,11 @@ func gateTree(t *testing.T) (*access.Gate, *decisions, *clock, argus.OrgStore) {
 }
 
 func TestGateMatrix(t *testing.T) {
-	g, rec, _, _ := gateTree(t)
+	g, rec, clk, _ := gateTree(t)
 	allActions := []argus.Action{
 		argus.ActionViewDirectory, argus.ActionLive, argus.ActionPlayback, argus.ActionExport, argus.ActionPTZ,
 		argus.ActionManageCamera, argus.ActionManageOrg, argus.ActionManageUser, argus.ActionViewAudit,
-		argus.ActionHoldView, argus.ActionHoldPlace, argus.ActionHoldRelease, argus.ActionAdmin,
+		argus.ActionHoldView, argus.ActionHoldPlace, argus.ActionHoldRelease, argus.ActionManageShare, argus.ActionAdmin,
 	}
 	// What each role may do at all, written out from the specification.
 	roleActions := map[argus.Role][]argus.Action{
@@ -43,7 +46,7 @@ func TestGateMatrix(t *testing.T) {
 			argus.ActionHoldView, argus.ActionHoldPlace},
 		argus.RoleOrgAdmin: {argus.ActionViewDirectory, argus.ActionLive, argus.ActionPTZ, argus.ActionPlayback, argus.ActionExport,
 			argus.ActionManageCamera, argus.ActionManageUser, argus.ActionManageOrg, argus.ActionViewAudit,
-			argus.ActionHoldView, argus.ActionHoldPlace, argus.ActionHoldRelease},
+			argus.ActionHoldView, argus.ActionHoldPlace, argus.ActionHoldRelease, argus.ActionManageShare},
 		argus.RoleAuditor: {argus.ActionViewDirectory, argus.ActionViewAudit, argus.ActionHoldView},
 		argus.RoleAdmin:   allActions,
 	}
@@ -81,6 +84,7 @@ func TestGateMatrix(t *testing.T) {
 					}
 					var want argus.Decision
 					want.Principal, want.Action, want.Resource = p, action, res
+					want.Time, want.Client = clk.Now(), "192.0.2.7"
 					switch {
 					case role == argus.RoleAdmin:
 						want.Allowed, want.Reason = true, access.ReasonAdmin
@@ -94,12 +98,12 @@ func TestGateMatrix(t *testing.T) {
 						want.Allowed = pl.reason != access.ReasonScope
 					}
 					n := len(rec.list())
-					got := g.Can(t.Context(), p, action, res)
-					if got != want {
+					got := g.Can(access.WithClient(t.Context(), "192.0.2.7"), p, action, res)
+					if !reflect.DeepEqual(got, want) {
 						t.Fatalf("Can = %+v\nwant %+v", got, want)
 					}
 					recorded := rec.list()
-					if len(recorded) != n+1 || recorded[n] != got {
+					if len(recorded) != n+1 || !reflect.DeepEqual(recorded[n], got) {
 						t.Fatalf("recorded %d new decisions (%+v), want exactly the returned one", len(recorded)-n, recorded[n:])
 					}
 				})
@@ -283,4 +287,25 @@ func TestSlogRecorder(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
 		}
 	}
+}
+
+func TestGateRefusesUnrecorded(t *testing.T) {
+	g, rec, _, _ := gateTree(t)
+	rec.fail = errors.New("disk full")
+	admin := argus.Principal{UserID: "u1", OrgID: "police", Role: argus.RoleAdmin}
+	res := argus.Resource{Kind: "camera", ID: "cam-1", OrgID: "police"}
+	t.Run("check", func(t *testing.T) {
+		err := g.Check(t.Context(), admin, argus.ActionLive, res)
+		if argus.ErrorCode(err) != argus.EUNAVAILABLE || !strings.Contains(argus.ErrorMessage(err), "audit log") {
+			t.Fatalf("Check = %v (%s), want an unavailable error about the audit log", err, argus.ErrorCode(err))
+		}
+		if !strings.Contains(err.Error(), "disk full") {
+			t.Fatalf("Check = %v, want the cause wrapped", err)
+		}
+	})
+	t.Run("can", func(t *testing.T) {
+		if d := g.Can(t.Context(), admin, argus.ActionLive, res); d.Allowed || d.Reason != access.ReasonUnrecorded {
+			t.Fatalf("Can = %+v, want a deny for %q", d, access.ReasonUnrecorded)
+		}
+	})
 }

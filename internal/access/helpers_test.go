@@ -57,16 +57,22 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// decisions is a Recorder that keeps every decision.
+// decisions is a Recorder that keeps every decision, or fails with fail
+// when it is set.
 type decisions struct {
-	mu  sync.Mutex
-	all []argus.Decision
+	mu   sync.Mutex
+	all  []argus.Decision
+	fail error
 }
 
-func (r *decisions) Record(_ context.Context, d argus.Decision) {
+func (r *decisions) Record(_ context.Context, d argus.Decision) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
 	r.all = append(r.all, d)
-	r.mu.Unlock()
+	return nil
 }
 
 func (r *decisions) list() []argus.Decision {

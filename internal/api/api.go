@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -77,6 +78,9 @@ type Config struct {
 	Playback PlaybackService
 	// Exports runs evidence exports (/api/v1/exports); nil answers 503.
 	Exports ExportService
+	// Audit is the audit log that GET /api/v1/audit and
+	// /api/v1/audit/export read; nil answers them 503.
+	Audit AuditLog
 	// SigningKeys are the public keys GET /api/v1/keys lists: the node's
 	// export-signing key.
 	SigningKeys []evidence.PublicKeyInfo
@@ -102,6 +106,7 @@ type Server struct {
 	hls           HLSService
 	playback      PlaybackService
 	exports       ExportService
+	audit         AuditLog
 	signingKeys   []evidence.PublicKeyInfo
 	metricsPublic bool
 	maxBody       int64
@@ -131,6 +136,7 @@ func New(cfg Config) (*Server, error) {
 		hls:           cfg.HLS,
 		playback:      cfg.Playback,
 		exports:       cfg.Exports,
+		audit:         cfg.Audit,
 		signingKeys:   cfg.SigningKeys,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
@@ -216,7 +222,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-ID", id)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	ri := &reqInfo{id: id, log: s.log.With("request_id", id)}
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+	ctx := context.WithValue(r.Context(), infoKey{}, ri)
+	// The gate records the client's address with each decision: the
+	// connection's peer (X-Forwarded-For is not trusted).
+	client := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(client); err == nil {
+		client = host
+	}
+	r = r.WithContext(access.WithClient(ctx, client))
 	sw := &statusWriter{ResponseWriter: w}
 
 	if _, pattern := s.mux.Handler(r); pattern == "" {

@@ -11,9 +11,7 @@ import (
 	"argus"
 )
 
-func cameraResource(c *argus.Camera) argus.Resource {
-	return argus.Resource{Kind: "camera", ID: c.ID, OrgID: c.OrgID}
-}
+func cameraResource(c *argus.Camera) argus.Resource { return argus.CameraResource(c) }
 
 // cameraList is one page of cameras; Next is the cursor of the following
 // page, empty on the last.

@@ -137,6 +137,8 @@ func (g *schemaGen) ref(t reflect.Type) (map[string]any, error) {
 	switch t {
 	case reflect.TypeFor[time.Time](), reflect.TypeFor[rfc3339]():
 		return map[string]any{"type": "string", "format": "date-time"}, nil
+	case reflect.TypeFor[json.RawMessage]():
+		return map[string]any{}, nil // any JSON value
 	case reflect.TypeFor[argus.Role]():
 		return map[string]any{"type": "string", "enum": argus.Roles}, nil
 	case reflect.TypeFor[argus.OrgKind]():

@@ -163,6 +163,18 @@ func routeTable() []route {
 		{method: "POST", path: "/api/v1/holds/{id}/release", id: "releaseHold", tag: "holds", summary: "Release an evidence hold; it is kept, with who released it, when and why.",
 			request: typeOf[releaseRequest](), response: typeOf[argus.Hold](), status: 200, handle: (*Server).releaseHold},
 
+		{method: "POST", path: "/api/v1/shares", id: "createShare", tag: "shares", summary: "Share cameras of an organisation (by id, tag or area) with another organisation for some actions, from valid_from (default now) until valid_until (required, at most 365 days later).",
+			request: typeOf[shareRequest](), response: typeOf[argus.Share](), status: 201, handle: (*Server).createShare},
+		{method: "GET", path: "/api/v1/shares", id: "listShares", tag: "shares", summary: "Shares granted or received by the organisations whose shares the caller manages, or else the shares that serve the caller's organisation; newest first.",
+			query:    []param{{name: "current", typ: "boolean", desc: "true: keep the shares not revoked and not ended (including those not yet begun)"}},
+			response: typeOf[shareList](), status: 200, handle: (*Server).listShares},
+		{method: "GET", path: "/api/v1/shares/{id}", id: "getShare", tag: "shares", summary: "One share.",
+			response: typeOf[argus.Share](), status: 200, handle: (*Server).getShare},
+		{method: "POST", path: "/api/v1/shares/{id}/revoke", id: "revokeShare", tag: "shares", summary: "Revoke a share at once, ending the live sessions it allowed; it is kept, with who revoked it, when and why.",
+			request: typeOf[revokeRequest](), response: typeOf[argus.Share](), status: 200, handle: (*Server).revokeShare},
+		{method: "GET", path: "/api/v1/cameras/{id}/access", id: "cameraAccess", tag: "shares", summary: "Which organisations may act on a camera, and through which share: for those who manage its owner's shares.",
+			response: typeOf[cameraAccess](), status: 200, handle: (*Server).cameraAccessList},
+
 		{method: "POST", path: "/api/v1/exports", id: "createExport", tag: "exports", summary: "Export cameras' recordings of from..to as MP4 files with a signed manifest, in the background; places an evidence hold on each camera's range.",
 			request: typeOf[exportRequest](), response: typeOf[export.Job](), status: 202, handle: (*Server).createExport},
 		{method: "GET", path: "/api/v1/exports", id: "listExports", tag: "exports", summary: "The caller's exports (every export for administrators), newest first.",
@@ -173,6 +185,14 @@ func routeTable() []route {
 			status: 200, contentType: "application/zip", handle: (*Server).exportBundle},
 		{method: "GET", path: "/api/v1/keys", id: "listKeys", tag: "exports", summary: "The node's public Ed25519 keys that sign export manifests (public: anyone checking an export needs them).",
 			auth: authNone, response: typeOf[keyList](), status: 200, handle: (*Server).keys},
+
+		{method: "GET", path: "/api/v1/audit", id: "listAudit", tag: "audit", summary: "One page of the audit log, newest first: the records whose user's or resource's organisation the caller may see (everything for administrators).",
+			query: append(auditParams(),
+				param{name: "limit", typ: "integer", desc: "page size, 1..1000 (default 100)"},
+				param{name: "cursor", typ: "string", desc: "the next value of the previous page"}),
+			response: typeOf[auditList](), status: 200, handle: (*Server).listAudit},
+		{method: "GET", path: "/api/v1/audit/export", id: "exportAudit", tag: "audit", summary: "The audit records the filters select, newest first, as JSON lines (one record per line, as in listAudit's items).",
+			query: auditParams(), status: 200, contentType: "application/x-ndjson", handle: (*Server).exportAudit},
 
 		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
 			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},

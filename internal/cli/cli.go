@@ -86,6 +86,7 @@ func newRoot(env *Env) *cobra.Command {
 		newCameraCmd(g),
 		newUserCmd(g),
 		newExportCmd(),
+		newAuditCmd(g),
 	)
 	return root
 }

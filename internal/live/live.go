@@ -161,3 +161,24 @@ func (r *Sessions) Close(match func(Session) bool, cause error) int {
 	}
 	return n
 }
+
+// Recheck asks allowed about every open session, outside the registry's
+// lock, and closes those it no longer allows, as Close does, with cause
+// (for a share that was revoked or has expired). It returns how many it
+// closed. A session opened while it runs is not asked: it passed the gate
+// as it opened.
+func (r *Sessions) Recheck(ctx context.Context, allowed func(ctx context.Context, s Session) bool, cause error) int {
+	denied := map[string]bool{}
+	for _, s := range r.List() {
+		if ctx.Err() != nil {
+			break
+		}
+		if !allowed(ctx, s) {
+			denied[s.ID] = true
+		}
+	}
+	if len(denied) == 0 {
+		return 0
+	}
+	return r.Close(func(s Session) bool { return denied[s.ID] }, cause)
+}

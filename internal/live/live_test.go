@@ -59,3 +59,32 @@ func TestSessionsCloseCancelsMatching(t *testing.T) {
 		t.Fatal("a session of another camera was cancelled")
 	}
 }
+
+func TestSessionsRecheckClosesTheDenied(t *testing.T) {
+	r := NewSessions(nil, nil)
+	ctxA, endA := r.Open(t.Context(), Session{ID: "a", CameraID: "cam-1", UserID: "u1", OrgID: "police"})
+	ctxB, endB := r.Open(t.Context(), Session{ID: "b", CameraID: "cam-1", UserID: "u2", OrgID: "fire"})
+	defer endA("test")
+	defer endB("test")
+	revoked := errors.New("share revoked")
+	var asked []string
+	n := r.Recheck(t.Context(), func(_ context.Context, s Session) bool {
+		asked = append(asked, s.ID)
+		// Re-entering the registry must not deadlock: allowed runs
+		// outside its lock.
+		_ = r.List()
+		return s.OrgID == "fire"
+	}, revoked)
+	if n != 1 || len(asked) != 2 {
+		t.Fatalf("Recheck closed %d after asking about %v, want 1 after asking about both", n, asked)
+	}
+	if !errors.Is(context.Cause(ctxA), revoked) {
+		t.Fatalf("denied session's cause = %v, want the revocation", context.Cause(ctxA))
+	}
+	if ctxB.Err() != nil {
+		t.Fatal("an allowed session was cancelled")
+	}
+	if n := r.Recheck(t.Context(), func(context.Context, Session) bool { return true }, revoked); n != 0 {
+		t.Fatalf("Recheck allowing everything closed %d", n)
+	}
+}

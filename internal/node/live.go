@@ -11,6 +11,7 @@ import (
 
 	"argus"
 	"argus/internal/access"
+	"argus/internal/audit"
 	"argus/internal/config"
 	"argus/internal/hub"
 	"argus/internal/live"
@@ -29,8 +30,9 @@ type liveVideo struct {
 }
 
 func newLive(cfg config.Config, h *hub.Hub, tc *live.Transcoder, store argus.Store, auth *access.Auth, gate *access.Gate,
-	logger *slog.Logger, reg prometheus.Registerer) (*liveVideo, error) {
-	lv := &liveVideo{sessions: live.NewSessions(live.NewSlogRecorder(logger.With("role", "live")), nil)}
+	log *audit.Log, logger *slog.Logger, reg prometheus.Registerer) (*liveVideo, error) {
+	rec := auditSessions{log: log, next: live.NewSlogRecorder(logger.With("role", "live")), logger: logger.With("role", "live")}
+	lv := &liveVideo{sessions: live.NewSessions(rec, nil)}
 	var err error
 	lv.whep, err = whep.New(whep.Config{
 		Hub:        h,
@@ -69,7 +71,7 @@ func newLive(cfg config.Config, h *hub.Hub, tc *live.Transcoder, store argus.Sto
 		Cameras:        store,
 		Authenticate:   rtspAuthenticate(auth),
 		Authorize: func(ctx context.Context, p argus.Principal, c *argus.Camera) error {
-			return gate.Check(ctx, p, argus.ActionLive, argus.Resource{Kind: "camera", ID: c.ID, OrgID: c.OrgID})
+			return gate.Check(ctx, p, argus.ActionLive, argus.CameraResource(c))
 		},
 		Sessions: lv.sessions,
 		Logger:   logger.With("role", "rtsp"),

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"argus"
 	"argus/internal/access"
 	"argus/internal/api"
+	"argus/internal/audit"
 	"argus/internal/config"
 	"argus/internal/evidence"
 	"argus/web"
@@ -56,6 +58,8 @@ type Options struct {
 type Node struct {
 	logger *slog.Logger
 	store  argus.Store
+	key    *evidence.Key
+	audit  *audit.Log
 	auth   *access.Auth
 	gate   *access.Gate
 	ln     net.Listener
@@ -79,8 +83,22 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{logger: logger, store: store}
+	// The node key signs exports and the audit log's checkpoints; the
+	// audit log opens before the gate, which records into it.
+	if n.key, err = evidence.LoadOrCreateKey(cfg.Data, logger); err != nil {
+		_ = store.Close()
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	n.audit, err = audit.Open(ctx, filepath.Join(cfg.Data, audit.FileName), audit.Options{
+		Key: n.key, Logger: logger.With("role", "audit"),
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	if err := n.build(ctx, opts); err != nil {
 		_ = store.Close()
+		_ = n.audit.Close()
 		return nil, err
 	}
 	return n, nil
@@ -107,7 +125,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 			fmt.Fprintf(opts.Notice, "\nCreated user %q with password %s\nIt is shown only this once: sign in and change it, or set ARGUS_ADMIN_PASSWORD before the first start.\n\n", access.AdminUserID, pw)
 		}
 	}
-	gate, err := access.NewGate(access.GateConfig{Orgs: n.store, Recorder: access.NewSlogRecorder(n.logger)})
+	gate, err := access.NewGate(access.GateConfig{Orgs: n.store, Shares: n.store, Recorder: auditRecorder{n.audit, access.NewSlogRecorder(n.logger)}})
 	if err != nil {
 		return fmt.Errorf("authorisation gate: %w", err)
 	}
@@ -122,11 +140,11 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
 			return err
 		}
-		if lv, err = newLive(cfg, m.hub, m.transcoder, n.store, auth, gate, n.logger, reg); err != nil {
+		if lv, err = newLive(cfg, m.hub, m.transcoder, n.store, auth, gate, n.audit, n.logger, reg); err != nil {
 			_ = m.close()
 			return err
 		}
-		if rec, err = newRecorded(cfg, m.segments, n.store, n.logger); err != nil {
+		if rec, err = newRecorded(cfg, n.key, m.segments, n.store, n.logger); err != nil {
 			_ = lv.close()
 			_ = m.close()
 			return err
@@ -147,6 +165,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		Version:       opts.Version,
 		MetricsPublic: cfg.HTTP.MetricsPublic,
 		Health:        n.cameraHealth,
+		Audit:         n.audit,
 	}
 	if lv != nil {
 		acfg.HLS, acfg.WHEP = lv.hls, lv.whep
@@ -207,19 +226,23 @@ func (n *Node) Auth() *access.Auth { return n.auth }
 // Run serves and records until ctx is cancelled, then stops in this order:
 // live sessions end; the HTTP listener stops accepting while, at the same
 // time, every recorder finishes its segment in flight (both within
-// ShutdownTimeout); then the camera sources close, then the store. It returns nil after a clean stop.
+// ShutdownTimeout); then the camera sources close, then the store, and last
+// the audit log (which seals itself with a final checkpoint), once nothing
+// can ask the gate any more. It returns nil after a clean stop.
 func (n *Node) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- n.srv.Serve(n.ln) }()
 	mctx, stopMedia := context.WithCancel(context.WithoutCancel(ctx))
 	mediaDone := make(chan error, 1)
 	go func() { mediaDone <- n.media.run(mctx) }()
+	stopShareWatch := n.startShareWatch(ctx)
 	n.logger.Info("serving", "http", n.URL())
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
+	stopShareWatch()
 	stopMedia()
 	return errors.Join(serveErr, n.shutdown(mediaDone))
 }
@@ -227,7 +250,7 @@ func (n *Node) Run(ctx context.Context) error {
 // Close releases what New acquired, for a node that never ran.
 func (n *Node) Close() error {
 	n.rec.close()
-	return errors.Join(n.ln.Close(), n.live.close(), n.media.close(), n.store.Close())
+	return errors.Join(n.ln.Close(), n.live.close(), n.media.close(), n.store.Close(), n.audit.Close())
 }
 
 func (n *Node) shutdown(mediaDone <-chan error) error {
@@ -253,6 +276,11 @@ func (n *Node) shutdown(mediaDone <-chan error) error {
 	}
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	// Last: live sessions ended and HTTP requests drained above have
+	// written their records.
+	if err := n.audit.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close audit log: %w", err))
 	}
 	n.logger.Info("stopped")
 	return errors.Join(errs...)

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 
@@ -22,13 +21,9 @@ type recorded struct {
 	nodeID   string
 }
 
-// newRecorded loads (or creates, on first start) the node's signing key
-// and builds playback and export over segments.
-func newRecorded(cfg config.Config, segments segment.Store, holds argus.HoldStore, logger *slog.Logger) (*recorded, error) {
-	key, err := evidence.LoadOrCreateKey(cfg.Data, logger)
-	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
+// newRecorded builds playback and export over segments; exports are signed
+// with the node's key.
+func newRecorded(cfg config.Config, key *evidence.Key, segments segment.Store, holds argus.HoldStore, logger *slog.Logger) (*recorded, error) {
 	nodeID, err := os.Hostname()
 	if err != nil || nodeID == "" {
 		nodeID = "argus"

@@ -34,6 +34,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("bulk rollback", func(t *testing.T) { testBulkRollback(t, open(t)) })
 	t.Run("holds", func(t *testing.T) { testHolds(t, open(t)) })
 	t.Run("hold errors", func(t *testing.T) { testHoldErrors(t, open(t)) })
+	t.Run("shares", func(t *testing.T) { testShares(t, open(t)) })
+	t.Run("share errors", func(t *testing.T) { testShareErrors(t, open(t)) })
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(t.Context()); err != nil {
 			t.Fatal(err)
@@ -105,6 +107,11 @@ func snapshot(t *testing.T, s argus.Store) []string {
 	must(t, err)
 	for _, h := range holds {
 		out = append(out, fmt.Sprintf("hold %+v", *h))
+	}
+	shares, err := s.Shares(ctx, argus.ShareFilter{})
+	must(t, err)
+	for _, sh := range shares {
+		out = append(out, fmt.Sprintf("share %+v area %v", *sh, sh.Area))
 	}
 	return out
 }
