@@ -15,6 +15,9 @@ type HLSService interface {
 	// It returns an *argus.Error, having written nothing, when it cannot
 	// answer, and nil once it has written the answer.
 	Serve(w http.ResponseWriter, r *http.Request, cam *argus.Camera, viewer argus.Principal, file string) error
+	// Watching reports whether user has an open session of the camera:
+	// its requests were authorised (and recorded) when it opened.
+	Watching(user, camera string) bool
 }
 
 // hlsParams are the query parameters of LL-HLS playlist requests.
@@ -35,9 +38,12 @@ func liveHLSFile(name string) bool {
 	return strings.HasSuffix(name, ".m3u8") || strings.HasSuffix(name, ".mp4")
 }
 
-// liveHLS serves GET /api/v1/cameras/{id}/live/{file}. Every request
-// passes the gate for live viewing; a camera the caller may not even see
-// in the directory is hidden as not found.
+// liveHLS serves GET /api/v1/cameras/{id}/live/{file}. The request that
+// opens a viewer's session passes the gate for live viewing (a camera the
+// caller may not even see in the directory is hidden as not found); the
+// session's further requests, several a second, are covered by that
+// decision, which the audit log holds once instead of per playlist reload.
+// A session ended from outside (a revoked share) asks the gate again.
 func (s *Server) liveHLS(w http.ResponseWriter, r *http.Request) error {
 	if s.hls == nil {
 		return argus.Errorf(argus.EUNAVAILABLE, "live video is not enabled on this node")
@@ -54,6 +60,9 @@ func (s *Server) liveHLS(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.store.Camera(ctx, id)
 	if err != nil {
 		return hidden(err, "camera", id)
+	}
+	if s.hls.Watching(p.UserID, c.ID) {
+		return s.hls.Serve(w, r, c, p, file)
 	}
 	if err := s.gate.Check(ctx, p, argus.ActionLive, cameraResource(c)); err != nil {
 		if argus.ErrorCode(err) == argus.EFORBIDDEN {

@@ -77,6 +77,21 @@ func TestLiveHLS(t *testing.T) {
 		}
 	})
 
+	t.Run("one decision per viewer session", func(t *testing.T) {
+		// The viewer's session is open: its further requests (a player
+		// reloads several times a second) are covered by the decision
+		// that opened it, not asked and recorded again.
+		before := len(e.logs.lines(`"access decision"`, `"action":"video.live"`, `"user_id":"viewer"`))
+		for range 3 {
+			if r := e.call("GET", "/api/v1/cameras/cam-1/live/video1_stream.m3u8", "viewer", nil); r.status != http.StatusOK {
+				t.Fatalf("media playlist: %d %q", r.status, r.body)
+			}
+		}
+		if after := len(e.logs.lines(`"access decision"`, `"action":"video.live"`, `"user_id":"viewer"`)); after != before {
+			t.Errorf("%d more live decisions for requests of an open session, want none", after-before)
+		}
+	})
+
 	t.Run("ffprobe reads it with a bearer token", func(t *testing.T) {
 		bin, err := exec.LookPath("ffprobe")
 		if err != nil {

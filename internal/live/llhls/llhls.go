@@ -272,6 +272,21 @@ func (s *Service) Serve(w http.ResponseWriter, r *http.Request, cam *argus.Camer
 	return nil
 }
 
+// Watching reports whether user has an open LL-HLS session of camera on
+// this node. The decision that opened the session covers its further
+// requests (a player makes several a second); a session ended from
+// outside, by a revoked share for one, is no longer watching.
+func (s *Service) Watching(user, camera string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.muxers[camera]
+	if m == nil {
+		return false
+	}
+	v := m.viewers[viewerKey{user: user, camera: camera}]
+	return v != nil && !v.ended
+}
+
 // admit finds or creates cam's muxer and the viewer's session, and notes
 // the request as in flight until done.
 func (s *Service) admit(r *http.Request, cam *argus.Camera, p argus.Principal) (*viewer, error) {
