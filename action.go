@@ -8,20 +8,21 @@ type Action string
 
 // The actions the access gate decides.
 const (
-	ActionViewDirectory Action = "directory.view" // see a camera's metadata and position
-	ActionLive          Action = "video.live"     // watch live video
-	ActionPlayback      Action = "video.playback" // watch recorded video
-	ActionExport        Action = "video.export"   // export a clip
-	ActionPTZ           Action = "camera.ptz"     // move a camera
-	ActionManageCamera  Action = "camera.manage"  // create, change or delete a camera
-	ActionManageOrg     Action = "org.manage"     // create, change or delete an organisation
-	ActionManageUser    Action = "user.manage"    // create, change or delete users of an organisation
-	ActionViewAudit     Action = "audit.view"     // read the audit log
-	ActionHoldView      Action = "hold.view"      // see the evidence holds on a camera's recordings
-	ActionHoldPlace     Action = "hold.place"     // place an evidence hold on a camera's recordings
-	ActionHoldRelease   Action = "hold.release"   // release an evidence hold
-	ActionManageShare   Action = "share.manage"   // grant, see and revoke an organisation's shares
-	ActionAdmin         Action = "system.admin"   // installation-wide administration
+	ActionViewDirectory Action = "directory.view"   // see a camera's metadata and position
+	ActionLive          Action = "video.live"       // watch live video
+	ActionPlayback      Action = "video.playback"   // watch recorded video
+	ActionExport        Action = "video.export"     // export a clip
+	ActionPTZ           Action = "camera.ptz"       // move a camera
+	ActionManageCamera  Action = "camera.manage"    // create, change or delete a camera
+	ActionManageOrg     Action = "org.manage"       // create, change or delete an organisation
+	ActionManageUser    Action = "user.manage"      // create, change or delete users of an organisation
+	ActionViewAudit     Action = "audit.view"       // read the audit log
+	ActionHoldView      Action = "hold.view"        // see the evidence holds on a camera's recordings
+	ActionHoldPlace     Action = "hold.place"       // place an evidence hold on a camera's recordings
+	ActionHoldRelease   Action = "hold.release"     // release an evidence hold
+	ActionManageShare   Action = "share.manage"     // grant, see and revoke an organisation's shares
+	ActionEmergency     Action = "camera.emergency" // open a camera for oneself in an emergency
+	ActionAdmin         Action = "system.admin"     // installation-wide administration
 )
 
 // Principal is who is asking: a signed-in user (through a session or an API
@@ -59,8 +60,24 @@ type Decision struct {
 	// Grant names what allowed an action on another organisation's
 	// resource: "share:<id>" or "emergency:<id>"; empty otherwise.
 	Grant string `json:"grant,omitempty"`
+	// From and To bound the recorded video a playback or export is
+	// about, when the caller said (Intent).
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
+	// Review flags an allowed decision for later review: an emergency
+	// grant was opened or used.
+	Review bool `json:"review,omitempty"`
 	// Time is when the gate decided.
 	Time time.Time `json:"time"`
 	// Client is the network address the request came from, when known.
 	Client string `json:"client,omitempty"`
+}
+
+// Intent is what a principal says about an action beyond its resource,
+// for the gate to record with its decision: why (Purpose: the case number,
+// the incident) and which recorded video (From, To) a playback or export
+// is about.
+type Intent struct {
+	Purpose  string
+	From, To time.Time
 }

@@ -112,6 +112,7 @@ type Store interface {
 	TokenStore
 	HoldStore
 	ShareStore
+	EmergencyStore
 	// Ping checks that the store answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.

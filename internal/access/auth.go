@@ -62,6 +62,8 @@ type Auth struct {
 	// dummyHash is checked against when the username is unknown, so that an
 	// unknown user costs the same time as a wrong password.
 	dummyHash string
+	// guard slows and locks out password guessing (limiter.go).
+	guard *throttle
 }
 
 // NewAuth returns an Auth over cfg.Store.
@@ -88,6 +90,7 @@ func NewAuth(cfg AuthConfig) (*Auth, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	a.guard = newThrottle(a.now)
 	var err error
 	if a.dummyHash, err = a.params.Hash(GeneratePassword()); err != nil {
 		return nil, fmt.Errorf("access: %w", err)
@@ -200,9 +203,35 @@ func (a *Auth) Login(ctx context.Context, username, password string) (string, *a
 // issuing a session: for protocols that send credentials with every
 // connection (RTSP). It fails with EUNAUTHORIZED, taking as long for an
 // unknown user as for a wrong password.
+//
+// Attempts are throttled per account and client address (the address
+// WithClient put in ctx) and per account (limiter.go): a throttled attempt
+// fails with a *ThrottledError (ERATELIMIT) before the password is
+// checked. Failures and lock-outs are logged, never the password.
 func (a *Auth) Verify(ctx context.Context, username, password string) (*argus.User, error) {
+	account, client := strings.ToLower(strings.TrimSpace(username)), ClientFrom(ctx)
+	if err := a.guard.admit(account, client); err != nil {
+		a.log.WarnContext(ctx, "sign-in refused: too many attempts", "user", account, "client", client, "err", err)
+		return nil, err
+	}
+	u, err := a.verify(ctx, account, password)
+	switch argus.ErrorCode(err) {
+	case "":
+		a.guard.succeeded(account, client)
+	case argus.EUNAUTHORIZED:
+		if d := a.guard.failed(account, client); d > 0 {
+			a.log.WarnContext(ctx, "sign-in locked out after repeated failures", "user", account, "client", client, "for", d)
+		} else {
+			a.log.InfoContext(ctx, "sign-in failed", "user", account, "client", client, "err", err)
+		}
+	}
+	return u, err
+}
+
+// verify checks account's password.
+func (a *Auth) verify(ctx context.Context, account, password string) (*argus.User, error) {
 	invalid := argus.Errorf(argus.EUNAUTHORIZED, "invalid username or password")
-	u, err := a.store.UserByName(ctx, strings.ToLower(strings.TrimSpace(username)))
+	u, err := a.store.UserByName(ctx, account)
 	switch {
 	case argus.ErrorCode(err) == argus.ENOTFOUND:
 		_, _ = CheckPassword(a.dummyHash, password)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,6 +104,9 @@ type GateConfig struct {
 	// grants or revokes one; 0 means DefaultShareTTL. Local changes call
 	// InvalidateShares.
 	ShareTTL time.Duration
+	// Emergencies is where emergency grants are read from; nil means the
+	// Gate allows nothing through emergency grants.
+	Emergencies argus.EmergencyStore
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -120,7 +124,8 @@ type Gate struct {
 	mu   sync.Mutex
 	tree *orgTree
 
-	shares shareCache
+	shares      shareCache
+	emergencies emergencyCache
 }
 
 // orgTree is a snapshot of the organisation hierarchy.
@@ -143,6 +148,7 @@ func NewGate(cfg GateConfig) (*Gate, error) {
 	if g.shares.ttl <= 0 {
 		g.shares.ttl = DefaultShareTTL
 	}
+	g.emergencies.store, g.emergencies.ttl = cfg.Emergencies, g.shares.ttl
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -173,6 +179,8 @@ func roleAllows(role argus.Role, action argus.Action) bool {
 		return role == argus.RoleInvestigator || role == argus.RoleOrgAdmin
 	case argus.ActionHoldRelease, argus.ActionManageShare:
 		return role == argus.RoleOrgAdmin
+	case argus.ActionEmergency:
+		return role == argus.RoleOperator || role == argus.RoleInvestigator || role == argus.RoleOrgAdmin
 	}
 	return false
 }
@@ -193,7 +201,7 @@ func scopeOrg(action argus.Action, res argus.Resource) string {
 // returns it. It denies unless a rule allows, and when the decision cannot
 // be recorded.
 func (g *Gate) Can(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) argus.Decision {
-	d, _ := g.decide(ctx, p, action, res, "")
+	d, _ := g.decide(ctx, p, action, res, argus.Intent{})
 	return d
 }
 
@@ -202,13 +210,14 @@ func (g *Gate) Can(ctx context.Context, p argus.Principal, action argus.Action, 
 // (which is recorded as a deny), and an EUNAVAILABLE *argus.Error when the
 // decision could not be recorded (the action is refused).
 func (g *Gate) Check(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) error {
-	return g.CheckFor(ctx, p, action, res, "")
+	return g.CheckFor(ctx, p, action, res, argus.Intent{})
 }
 
-// CheckFor is Check of an action taken for a stated purpose (why recorded
-// video is watched or exported), which the decision records.
-func (g *Gate) CheckFor(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, purpose string) error {
-	d, err := g.decide(ctx, p, action, res, purpose)
+// CheckFor is Check of an action the principal says more about: why
+// (recorded video watched or exported, an emergency) and which recorded
+// video; the decision records it.
+func (g *Gate) CheckFor(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, in argus.Intent) error {
+	d, err := g.decide(ctx, p, action, res, in)
 	switch {
 	case err != nil:
 		return err
@@ -224,10 +233,15 @@ const ReasonUnrecorded = "the audit log cannot be written"
 
 // decide applies the rules and records the decision before the caller acts
 // on it; a decision that cannot be recorded is a refusal.
-func (g *Gate) decide(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, purpose string) (argus.Decision, error) {
-	d := argus.Decision{Principal: p, Action: action, Resource: res, Purpose: purpose, Time: g.now(), Client: ClientFrom(ctx)}
+func (g *Gate) decide(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource, in argus.Intent) (argus.Decision, error) {
+	d := argus.Decision{
+		Principal: p, Action: action, Resource: res, Purpose: in.Purpose, From: in.From, To: in.To,
+		Time: g.now(), Client: ClientFrom(ctx),
+	}
 	var err error
 	d.Allowed, d.Reason, d.Grant, err = g.rules(ctx, p, action, res)
+	// Opening and using emergency access is reviewed afterwards.
+	d.Review = d.Allowed && (action == argus.ActionEmergency || strings.HasPrefix(d.Grant, grantEmergency))
 	if rerr := g.rec.Record(ctx, d); rerr != nil {
 		d.Allowed, d.Reason = false, ReasonUnrecorded
 		return d, fmt.Errorf("%w: %w", argus.Errorf(argus.EUNAVAILABLE, "the audit log cannot be written; action refused"), rerr)
@@ -245,6 +259,11 @@ func (g *Gate) rules(ctx context.Context, p argus.Principal, action argus.Action
 	}
 	if !roleAllows(p.Role, action) {
 		return false, ReasonRole, "", nil
+	}
+	if action == argus.ActionEmergency {
+		// The role may open any camera in an emergency; the API grants
+		// it only for a camera no other rule opens.
+		return true, ReasonEmergencyRole, "", nil
 	}
 	target := scopeOrg(action, res)
 	if target != "" && target == p.OrgID {
@@ -268,6 +287,13 @@ func (g *Gate) rules(ctx context.Context, p argus.Principal, action argus.Action
 	}
 	if id != "" {
 		return true, ReasonShare, "share:" + id, nil
+	}
+	// Last, an active emergency grant of p's on this camera.
+	if id, err = g.emergencyGrant(ctx, p, action, res); err != nil {
+		return false, ReasonEmergencyLookup, "", err
+	}
+	if id != "" {
+		return true, ReasonEmergency, grantEmergency + id, nil
 	}
 	return false, ReasonScope, "", nil
 }

@@ -157,14 +157,14 @@ func (g *Gate) Ancestors(ctx context.Context, org string) ([]string, error) {
 	return out, nil
 }
 
-// WatchShares calls lost each time a share that was in effect stops being
-// so — revoked here or on another node, or past its ValidUntil — so that
-// the caller can end what it allowed (open live sessions). It checks every
-// interval, reloading the cached shares when they were invalidated or are
-// older than the TTL, and returns when ctx ends. lost runs on the watching
-// goroutine.
+// WatchShares calls lost each time a share or an emergency grant that was
+// in effect stops being so — a share revoked here or on another node, or
+// either past its end — so that the caller can end what it allowed (open
+// live sessions). It checks every interval, reloading the cached shares
+// and grants when they were invalidated or are older than the TTL, and
+// returns when ctx ends. lost runs on the watching goroutine.
 func (g *Gate) WatchShares(ctx context.Context, interval time.Duration, lost func(ctx context.Context)) {
-	if g.shares.store == nil {
+	if g.shares.store == nil && g.emergencies.store == nil {
 		<-ctx.Done()
 		return
 	}
@@ -172,14 +172,7 @@ func (g *Gate) WatchShares(ctx context.Context, interval time.Duration, lost fun
 	defer tick.Stop()
 	var prev map[string]bool
 	for {
-		if idx, err := g.currentShares(ctx); err == nil {
-			now := g.now()
-			cur := make(map[string]bool, len(idx.all))
-			for _, s := range idx.all {
-				if s.ActiveAt(now) {
-					cur[s.ID] = true
-				}
-			}
+		if cur, err := g.inEffect(ctx); err == nil {
 			for id := range prev {
 				if !cur[id] {
 					lost(ctx)
@@ -194,4 +187,34 @@ func (g *Gate) WatchShares(ctx context.Context, interval time.Duration, lost fun
 		case <-tick.C:
 		}
 	}
+}
+
+// inEffect returns the grants in effect now, as "share:<id>" and
+// "emergency:<id>".
+func (g *Gate) inEffect(ctx context.Context) (map[string]bool, error) {
+	now := g.now()
+	cur := map[string]bool{}
+	if g.shares.store != nil {
+		idx, err := g.currentShares(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range idx.all {
+			if s.ActiveAt(now) {
+				cur["share:"+s.ID] = true
+			}
+		}
+	}
+	idx, err := g.currentEmergencies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if idx != nil {
+		for _, e := range idx.all {
+			if e.ActiveAt(now) {
+				cur[grantEmergency+e.ID] = true
+			}
+		}
+	}
+	return cur, nil
 }

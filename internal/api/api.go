@@ -78,8 +78,10 @@ type Config struct {
 	Playback PlaybackService
 	// Exports runs evidence exports (/api/v1/exports); nil answers 503.
 	Exports ExportService
-	// Audit is the audit log that GET /api/v1/audit and
-	// /api/v1/audit/export read; nil answers them 503.
+	// Audit is the audit log that GET /api/v1/audit, /api/v1/audit/export
+	// and /api/v1/audit/report read (nil answers them 503), and that
+	// administrative changes are recorded in before they are written (nil
+	// logs them instead).
 	Audit AuditLog
 	// SigningKeys are the public keys GET /api/v1/keys lists: the node's
 	// export-signing key.
@@ -116,7 +118,7 @@ type Server struct {
 	promHTTP  http.Handler
 	requests  *prometheus.CounterVec
 	durations *prometheus.HistogramVec
-	logins    *limiter
+	csrf      *http.CrossOriginProtection
 }
 
 // New returns a Server for cfg.
@@ -141,7 +143,7 @@ func New(cfg Config) (*Server, error) {
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
 		maxImport:     cfg.MaxImportBytes,
-		logins:        newLimiter(loginBurst, loginRefill, time.Now),
+		csrf:          http.NewCrossOriginProtection(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"argus"
 	"argus/internal/audit"
@@ -18,6 +19,11 @@ type AuditLog interface {
 	Find(ctx context.Context, q audit.Query) ([]*audit.Record, error)
 	// Each calls fn with every record q selects, newest first.
 	Each(ctx context.Context, q audit.Query, fn func(*audit.Record) error) error
+	// Append writes a record (an administrative change) and returns once
+	// it is durable.
+	Append(ctx context.Context, r *audit.Record) error
+	// Report summarises the records of [from, to) per organisation.
+	Report(ctx context.Context, from, to time.Time) (*audit.TransparencyReport, error)
 }
 
 // auditList is one page of audit records, newest first. Next, when set, is

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"net"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,13 +14,6 @@ import (
 // sessionCookie carries the session token for browsers.
 const sessionCookie = "argus_session"
 
-// Sign-in rate limit per username and client address: a burst of
-// loginBurst attempts, then one more every loginRefill.
-const (
-	loginBurst  = 5
-	loginRefill = 12 * time.Second
-)
-
 // API token lifetimes, in days.
 const (
 	defaultTokenDays = 90
@@ -28,7 +21,9 @@ const (
 )
 
 // authenticate resolves the bearer token (the Authorization header first,
-// then the session cookie) into the request's principal.
+// then the session cookie) into the request's principal. A request that
+// the session cookie authenticates must not be a cross-origin browser
+// request with an unsafe method (CSRF).
 func (s *Server) authenticate(r *http.Request) error {
 	var secret string
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -38,6 +33,9 @@ func (s *Server) authenticate(r *http.Request) error {
 		}
 		secret = strings.TrimSpace(tok)
 	} else if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.sameOrigin(r); err != nil {
+			return err
+		}
 		secret = c.Value
 	} else {
 		return argus.Errorf(argus.EUNAUTHORIZED, "authentication required: send Authorization: Bearer <token>")
@@ -47,6 +45,19 @@ func (s *Server) authenticate(r *http.Request) error {
 		return err
 	}
 	info(r.Context()).principal = p
+	return nil
+}
+
+// sameOrigin refuses a cross-origin browser request with an unsafe method
+// (POST, PUT, PATCH, DELETE): net/http's CrossOriginProtection, which reads
+// Sec-Fetch-Site and else compares Origin with Host. Requests without
+// either header do not come from a browser and pass; so do GET and HEAD.
+func (s *Server) sameOrigin(r *http.Request) error {
+	if err := s.csrf.Check(r); err != nil {
+		info(r.Context()).log.WarnContext(r.Context(), "cross-origin request refused",
+			"origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
+		return argus.Errorf(argus.EFORBIDDEN, "cross-origin request refused: a browser session may change things only from argus's own pages")
+	}
 	return nil
 }
 
@@ -75,20 +86,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if in.Password == "" {
 		return argus.FieldErrorf("password", "password is required")
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	if err := s.sameOrigin(r); err != nil {
+		return err
 	}
-	key := strings.ToLower(strings.TrimSpace(in.Username)) + "\x00" + host
-	if ok, wait := s.logins.allow(key); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
-		return argus.Errorf(argus.ERATELIMIT, "too many sign-in attempts; try again later")
-	}
+	// The throttle keys attempts by the client address serveHTTP put in
+	// the context.
 	secret, tok, u, err := s.auth.Login(r.Context(), in.Username, in.Password)
+	var te *access.ThrottledError
+	if errors.As(err, &te) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((te.RetryAfter+time.Second-1)/time.Second)))
+	}
 	if err != nil {
 		return err
 	}
-	s.logins.reset(key)
 	info(r.Context()).principal = access.PrincipalOf(u, tok.ID)
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,

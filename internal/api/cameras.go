@@ -214,7 +214,11 @@ func (s *Server) createCamera(w http.ResponseWriter, r *http.Request) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := s.gate.Check(ctx, principal(r), argus.ActionManageCamera, cameraResource(&c)); err != nil {
+	p := principal(r)
+	if err := s.gate.Check(ctx, p, argus.ActionManageCamera, cameraResource(&c)); err != nil {
+		return err
+	}
+	if err := s.recordChange(ctx, p, argus.ActionManageCamera, cameraResource(&c), changeCameraCreate, change{"id": c.ID}); err != nil {
 		return err
 	}
 	if err := s.store.CreateCamera(ctx, &c); err != nil {
@@ -279,6 +283,12 @@ func (s *Server) saveCamera(w http.ResponseWriter, r *http.Request, cur, c *argu
 			return err
 		}
 	}
+	c.CreatedAt, c.UpdatedAt = cur.CreatedAt, cur.UpdatedAt
+	err := s.recordChange(ctx, p, argus.ActionManageCamera, cameraResource(cur), changeCameraUpdate,
+		change{"id": c.ID, "fields": changedFields(cur, c)})
+	if err != nil {
+		return err
+	}
 	if err := s.store.UpdateCamera(ctx, c); err != nil {
 		return err
 	}
@@ -292,8 +302,11 @@ func (s *Server) deleteCamera(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	if err := s.gate.Check(ctx, principal(r), argus.ActionManageCamera, cameraResource(cur)); err != nil {
+	ctx, p := r.Context(), principal(r)
+	if err := s.gate.Check(ctx, p, argus.ActionManageCamera, cameraResource(cur)); err != nil {
+		return err
+	}
+	if err := s.recordChange(ctx, p, argus.ActionManageCamera, cameraResource(cur), changeCameraDelete, change{"id": cur.ID}); err != nil {
 		return err
 	}
 	if err := s.store.DeleteCamera(ctx, cur.ID); err != nil {

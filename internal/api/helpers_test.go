@@ -82,7 +82,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.gate, err = access.NewGate(access.GateConfig{Orgs: e.db, Shares: e.db, Recorder: access.NewSlogRecorder(log)})
+	e.gate, err = access.NewGate(access.GateConfig{Orgs: e.db, Shares: e.db, Emergencies: e.db, Recorder: access.NewSlogRecorder(log)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,6 +99,11 @@ func (s *Server) createHold(w http.ResponseWriter, r *http.Request) error {
 	if err := s.gate.Check(ctx, p, argus.ActionHoldPlace, cameraResource(c)); err != nil {
 		return err
 	}
+	err = s.recordChange(ctx, p, argus.ActionHoldPlace, cameraResource(c), changeHoldPlace,
+		change{"id": h.ID, "camera_id": h.CameraID, "from": h.From, "to": h.To})
+	if err != nil {
+		return err
+	}
 	if err := s.store.CreateHold(ctx, h); err != nil {
 		return err
 	}
@@ -205,6 +210,10 @@ func (s *Server) releaseHold(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.gate.Check(ctx, p, argus.ActionHoldRelease, holdResource(h)); err != nil {
+		return err
+	}
+	err = s.recordChange(ctx, p, argus.ActionHoldRelease, holdResource(h), changeHoldRelease, change{"id": h.ID, "camera_id": h.CameraID})
+	if err != nil {
 		return err
 	}
 	released, err := s.store.ReleaseHold(ctx, h.ID, p.UserID, req.Reason)

@@ -116,7 +116,8 @@ func importOptions(r *http.Request) (camimport.Options, error) {
 // importCheck returns the per-row check of an import by p: the row's
 // organisation must pass the gate for managing cameras. The gate decides
 // each organisation once per import, so a file of 500,000 rows over a few
-// organisations makes a few decisions, not 500,000.
+// organisations makes a few decisions, not 500,000, and one change record
+// for each organisation allowed.
 func (s *Server) importCheck(p argus.Principal) func(context.Context, *argus.Camera) error {
 	denied := map[string]bool{} // organisation → refused
 	return func(ctx context.Context, c *argus.Camera) error {
@@ -128,6 +129,15 @@ func (s *Server) importCheck(p argus.Principal) func(context.Context, *argus.Cam
 			}
 			refused = err != nil
 			denied[c.OrgID] = refused
+			// One change record per organisation the import writes to,
+			// before its transaction commits.
+			if !refused {
+				err := s.recordChange(ctx, p, argus.ActionManageCamera, argus.Resource{Kind: "camera", OrgID: c.OrgID},
+					changeCameraImport, change{"org_id": c.OrgID})
+				if err != nil {
+					return err
+				}
+			}
 		}
 		if refused {
 			return &argus.Error{Code: argus.EFORBIDDEN, Field: "org_id",

@@ -99,6 +99,9 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) error {
 	if err := s.gate.Check(ctx, p, argus.ActionManageOrg, orgResource(&o)); err != nil {
 		return err
 	}
+	if err := s.recordChange(ctx, p, argus.ActionManageOrg, orgResource(&o), changeOrgCreate, change{"id": o.ID, "parent_id": o.ParentID}); err != nil {
+		return err
+	}
 	if err := s.store.CreateOrg(ctx, &o); err != nil {
 		return err
 	}
@@ -149,6 +152,12 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	o.CreatedAt = cur.CreatedAt
+	err = s.recordChange(ctx, p, argus.ActionManageOrg, orgResource(cur), changeOrgUpdate,
+		change{"id": o.ID, "fields": changedFields(cur, &o)})
+	if err != nil {
+		return err
+	}
 	if err := s.store.UpdateOrg(ctx, &o); err != nil {
 		return err
 	}
@@ -169,6 +178,9 @@ func (s *Server) deleteOrg(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.gate.Check(ctx, p, argus.ActionManageOrg, orgResource(cur)); err != nil {
+		return err
+	}
+	if err := s.recordChange(ctx, p, argus.ActionManageOrg, orgResource(cur), changeOrgDelete, change{"id": id}); err != nil {
 		return err
 	}
 	if err := s.store.DeleteOrg(ctx, id); err != nil {

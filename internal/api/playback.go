@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"argus"
+	"argus/internal/audit"
 	"argus/internal/evidence"
 	"argus/internal/export"
 	"argus/internal/playback"
@@ -78,14 +79,14 @@ func queryRange(q url.Values) (from, to time.Time, err error) {
 }
 
 // recordedCamera finds camera id and authorises action on it for p, with
-// purpose; a camera p may not even see in the directory is hidden as not
-// found.
-func (s *Server) recordedCamera(ctx context.Context, p argus.Principal, id string, action argus.Action, purpose string) (*argus.Camera, error) {
+// what p says (the purpose and the range of recorded video); a camera p
+// may not even see in the directory is hidden as not found.
+func (s *Server) recordedCamera(ctx context.Context, p argus.Principal, id string, action argus.Action, in argus.Intent) (*argus.Camera, error) {
 	c, err := s.store.Camera(ctx, id)
 	if err != nil {
 		return nil, hidden(err, "camera", id)
 	}
-	if err := s.gate.CheckFor(ctx, p, action, cameraResource(c), purpose); err != nil {
+	if err := s.gate.CheckFor(ctx, p, action, cameraResource(c), in); err != nil {
 		if argus.ErrorCode(err) == argus.EFORBIDDEN {
 			if verr := s.gate.Check(ctx, p, argus.ActionViewDirectory, cameraResource(c)); verr != nil {
 				return nil, hidden(verr, "camera", id)
@@ -109,7 +110,7 @@ func (s *Server) timeline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	if _, err := s.recordedCamera(ctx, principal(r), id, argus.ActionPlayback, ""); err != nil {
+	if _, err := s.recordedCamera(ctx, principal(r), id, argus.ActionPlayback, argus.Intent{From: from, To: to}); err != nil {
 		return err
 	}
 	tl, err := s.playback.Timeline(ctx, id, from, to)
@@ -150,7 +151,7 @@ func (s *Server) playbackPlaylist(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	ctx, p := r.Context(), principal(r)
-	if _, err := s.recordedCamera(ctx, p, id, argus.ActionPlayback, reason); err != nil {
+	if _, err := s.recordedCamera(ctx, p, id, argus.ActionPlayback, argus.Intent{Purpose: reason, From: from, To: to}); err != nil {
 		return err
 	}
 	pl, err := s.playback.Playlist(ctx, id, p.UserID, from, to)
@@ -200,7 +201,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	ctx, p := r.Context(), principal(r)
 	cams := make([]*argus.Camera, 0, len(req.CameraIDs))
 	for _, id := range req.CameraIDs {
-		c, err := s.recordedCamera(ctx, p, id, argus.ActionExport, req.Reason)
+		c, err := s.recordedCamera(ctx, p, id, argus.ActionExport, argus.Intent{Purpose: req.Reason, From: req.From, To: req.To})
 		if err != nil {
 			return err
 		}
@@ -268,7 +269,8 @@ func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request) error {
 		return argus.Errorf(argus.ECONFLICT, "export %s is %s, not done", j.ID, j.State)
 	}
 	for _, id := range j.CameraIDs {
-		if _, err := s.recordedCamera(ctx, p, id, argus.ActionExport, "download "+j.ID+": "+j.Reason); err != nil {
+		if _, err := s.recordedCamera(ctx, p, id, argus.ActionExport,
+			argus.Intent{Purpose: audit.DownloadPurpose + j.ID + ": " + j.Reason, From: j.From, To: j.To}); err != nil {
 			return err
 		}
 	}

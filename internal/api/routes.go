@@ -5,6 +5,7 @@ import (
 	"reflect"
 
 	"argus"
+	"argus/internal/audit"
 	"argus/internal/camimport"
 	"argus/internal/export"
 	"argus/internal/playback"
@@ -172,6 +173,11 @@ func routeTable() []route {
 			response: typeOf[argus.Share](), status: 200, handle: (*Server).getShare},
 		{method: "POST", path: "/api/v1/shares/{id}/revoke", id: "revokeShare", tag: "shares", summary: "Revoke a share at once, ending the live sessions it allowed; it is kept, with who revoked it, when and why.",
 			request: typeOf[revokeRequest](), response: typeOf[argus.Share](), status: 200, handle: (*Server).revokeShare},
+		{method: "POST", path: "/api/v1/cameras/{id}/emergency", id: "openEmergency", tag: "shares", summary: "Open a camera no rule otherwise opens to the caller, for the caller alone, live and playback, for 1..60 minutes (default 60), for a stated reason: emergency access, flagged for review and notified to the owner.",
+			request: typeOf[emergencyRequest](), response: typeOf[argus.EmergencyGrant](), status: 201, handle: (*Server).openEmergency},
+		{method: "GET", path: "/api/v1/emergencies", id: "listEmergencies", tag: "shares", summary: "Emergency grants on the cameras of, or opened by users of, the organisations the caller may see (org admins, auditors; everything for administrators), newest first.",
+			query:    []param{{name: "current", typ: "boolean", desc: "true: keep the grants not yet ended"}},
+			response: typeOf[emergencyList](), status: 200, handle: (*Server).listEmergencies},
 		{method: "GET", path: "/api/v1/cameras/{id}/access", id: "cameraAccess", tag: "shares", summary: "Which organisations may act on a camera, and through which share: for those who manage its owner's shares.",
 			response: typeOf[cameraAccess](), status: 200, handle: (*Server).cameraAccessList},
 
@@ -193,6 +199,13 @@ func routeTable() []route {
 			response: typeOf[auditList](), status: 200, handle: (*Server).listAudit},
 		{method: "GET", path: "/api/v1/audit/export", id: "exportAudit", tag: "audit", summary: "The audit records the filters select, newest first, as JSON lines (one record per line, as in listAudit's items).",
 			query: auditParams(), status: 200, contentType: "application/x-ndjson", handle: (*Server).exportAudit},
+
+		{method: "GET", path: "/api/v1/audit/report", id: "reportAudit", tag: "audit", summary: "Transparency report of from..to from the audit log alone: per organisation, live views, playbacks, exports, PTZ sessions, emergency accesses, shares granted and revoked, denied attempts.",
+			query: []param{
+				{name: "from", typ: "string", desc: "start, RFC 3339 (default: the first record)"},
+				{name: "to", typ: "string", desc: "end, RFC 3339, exclusive (default: now)"},
+			},
+			response: typeOf[audit.TransparencyReport](), status: 200, handle: (*Server).reportAudit},
 
 		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
 			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},

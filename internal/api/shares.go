@@ -110,6 +110,14 @@ func (s *Server) createShare(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	err = s.recordChange(ctx, p, argus.ActionManageShare, shareResource(sh), changeShareGrant, change{
+		"id": sh.ID, "owner_org_id": sh.OwnerOrgID, "grantee_org_id": sh.GranteeOrgID, "actions": sh.Actions,
+		"camera_ids": len(sh.CameraIDs), "tags": len(sh.Tags), "area": sh.Area != nil,
+		"valid_from": sh.ValidFrom, "valid_until": sh.ValidUntil,
+	})
+	if err != nil {
+		return err
+	}
 	if err := s.store.CreateShare(ctx, sh); err != nil {
 		return err
 	}
@@ -244,6 +252,11 @@ func (s *Server) revokeShare(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.gate.Check(ctx, p, argus.ActionManageShare, shareResource(sh)); err != nil {
+		return err
+	}
+	err = s.recordChange(ctx, p, argus.ActionManageShare, shareResource(sh), changeShareRevoke,
+		change{"id": sh.ID, "owner_org_id": sh.OwnerOrgID, "grantee_org_id": sh.GranteeOrgID})
+	if err != nil {
 		return err
 	}
 	revoked, err := s.store.RevokeShare(ctx, sh.ID, p.UserID, req.Reason)

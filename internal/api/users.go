@@ -116,6 +116,11 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u.PasswordHash = hash
+	err = s.recordChange(ctx, p, argus.ActionManageUser, userResource(u), changeUserCreate,
+		change{"id": u.ID, "org_id": u.OrgID, "role": u.Role})
+	if err != nil {
+		return err
+	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return err
 	}
@@ -160,10 +165,16 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkAdminRole(ctx, p, cur, u); err != nil {
 		return err
 	}
+	// The password's hash never shows in JSON: a new one is named apart.
+	fields := changedFields(cur, u)
 	if in.Password != "" {
 		if u.PasswordHash, err = s.auth.HashPassword(in.Password); err != nil {
 			return err
 		}
+		fields = append(fields, "password")
+	}
+	if err := s.recordChange(ctx, p, argus.ActionManageUser, userResource(cur), changeUserUpdate, change{"id": u.ID, "fields": fields}); err != nil {
+		return err
 	}
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return err
@@ -182,6 +193,9 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 		return argus.Errorf(argus.ECONFLICT, "you cannot delete yourself")
 	}
 	if err := s.checkAdminRole(ctx, p, cur); err != nil {
+		return err
+	}
+	if err := s.recordChange(ctx, p, argus.ActionManageUser, userResource(cur), changeUserDelete, change{"id": cur.ID}); err != nil {
 		return err
 	}
 	if err := s.store.DeleteUser(ctx, cur.ID); err != nil {

@@ -37,7 +37,13 @@ const (
 	KindDecision     = "decision"      // the access gate decided a request
 	KindSessionStart = "session.start" // a live viewing session started
 	KindSessionEnd   = "session.end"   // a live viewing session ended (From..To is its span)
+	KindChange       = "change"        // an administrative change, about to be written (Detail says what)
 )
+
+// reviewDetail is the Detail of a decision flagged for review (an
+// emergency grant opened or used): the flag lives in the detail so that
+// the record format, and every older record's hash, stay as they are.
+var reviewDetail = json.RawMessage(`{"review":true}`)
 
 // Defaults of Options.
 const (
@@ -289,12 +295,27 @@ func (l *Log) Append(ctx context.Context, r *Record) error {
 	}
 }
 
-// Record appends the gate's decision d; it implements access.Recorder.
+// Record appends the gate's decision d; it implements access.Recorder. A
+// decision flagged for review gets the detail {"review":true}.
 func (l *Log) Record(ctx context.Context, d argus.Decision) error {
-	return l.Append(ctx, &Record{
+	r := &Record{
 		Time: d.Time, Kind: KindDecision, Principal: d.Principal, Action: d.Action, Resource: d.Resource,
 		Allowed: d.Allowed, Reason: d.Reason, Purpose: d.Purpose, Grant: d.Grant, Client: d.Client,
-	})
+		From: d.From, To: d.To,
+	}
+	if d.Review {
+		r.Detail = reviewDetail
+	}
+	return l.Append(ctx, r)
+}
+
+// Review reports whether r is flagged for review (its detail says
+// "review": true).
+func (r *Record) Review() bool {
+	var d struct {
+		Review bool `json:"review"`
+	}
+	return len(r.Detail) > 0 && json.Unmarshal(r.Detail, &d) == nil && d.Review
 }
 
 // Close stops accepting records, writes those already queued and a final

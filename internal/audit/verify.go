@@ -57,6 +57,19 @@ type Report struct {
 // OK reports whether the log verified.
 func (r *Report) OK() bool { return r.Problem == nil }
 
+// openReadOnly opens the audit log at path for reading only, offline: it
+// must exist, and nothing is written to it.
+func openReadOnly(path string) (*sql.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	return sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+}
+
 // Verify walks the audit log at path offline, oldest record first, and
 // reports the first record that was altered, removed or reordered, or the
 // first checkpoint that is missing, forged or does not match the chain. An
@@ -65,14 +78,7 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 	if len(opts.Keys) == 0 {
 		return nil, errors.New("verify audit log: no public key to check the checkpoints with")
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("verify audit log: %w", err)
-	}
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "query_only(1)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	db, err := openReadOnly(path)
 	if err != nil {
 		return nil, fmt.Errorf("verify audit log: %w", err)
 	}

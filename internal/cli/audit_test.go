@@ -92,3 +92,39 @@ func TestAuditVerifyWithoutKey(t *testing.T) {
 		t.Fatalf("argus audit verify without a node key: exit %d, stderr %q; want a failure naming the node key", code, errs)
 	}
 }
+
+func TestReport(t *testing.T) {
+	dir := writeAuditLog(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"table", nil, 0, []string{"30 records", "police"}},
+		{"range", []string{"--from", "2026-03-01T10:00:10Z", "--to", "2026-03-01T10:00:20Z"}, 0, []string{"10 records"}},
+		{"json", []string{"--json"}, 0, []string{`"records": 30`, `"org_id": "police"`}},
+		{"bad from", []string{"--from", "yesterday"}, 1, nil},
+		{"to before from", []string{"--from", "2026-03-02T00:00:00Z", "--to", "2026-03-01T00:00:00Z"}, 1, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := run(t, dir, "", append([]string{"report"}, tc.args...)...)
+			if code != tc.code {
+				t.Fatalf("argus report: exit %d, stdout %q, stderr %q; want exit %d", code, out, errs, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Fatalf("argus report printed %q, want %q in it", out, w)
+				}
+			}
+		})
+	}
+	// The log is read, never written: it still verifies, and a missing
+	// one is an error rather than a new, empty log.
+	if code, out, errs := run(t, dir, "", "audit", "verify"); code != 0 {
+		t.Fatalf("after the report, verify: %d %q %q", code, out, errs)
+	}
+	if code, _, _ := run(t, t.TempDir(), "", "report"); code == 0 {
+		t.Fatal("argus report without an audit log succeeded")
+	}
+}

@@ -87,6 +87,7 @@ func newRoot(env *Env) *cobra.Command {
 		newUserCmd(g),
 		newExportCmd(),
 		newAuditCmd(g),
+		newReportCmd(g),
 	)
 	return root
 }

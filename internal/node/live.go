@@ -85,13 +85,14 @@ func newLive(cfg config.Config, h *hub.Hub, tc *live.Transcoder, store argus.Sto
 }
 
 // rtspAuthenticate accepts an API token as the password (any user name), or
-// a user's name and password, checked without issuing a session.
+// a user's name and password, checked without issuing a session and
+// throttled per client address as the API's sign-in is.
 func rtspAuthenticate(auth *access.Auth) func(ctx context.Context, client, user, pw string) (argus.Principal, error) {
-	return func(ctx context.Context, _ string, user, pw string) (argus.Principal, error) {
+	return func(ctx context.Context, client, user, pw string) (argus.Principal, error) {
 		if strings.HasPrefix(pw, "argus_") {
 			return auth.Authenticate(ctx, pw)
 		}
-		u, err := auth.Verify(ctx, user, pw)
+		u, err := auth.Verify(access.WithClient(ctx, client), user, pw)
 		if err != nil {
 			return argus.Principal{}, err
 		}

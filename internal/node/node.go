@@ -125,7 +125,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 			fmt.Fprintf(opts.Notice, "\nCreated user %q with password %s\nIt is shown only this once: sign in and change it, or set ARGUS_ADMIN_PASSWORD before the first start.\n\n", access.AdminUserID, pw)
 		}
 	}
-	gate, err := access.NewGate(access.GateConfig{Orgs: n.store, Shares: n.store, Recorder: auditRecorder{n.audit, access.NewSlogRecorder(n.logger)}})
+	gate, err := access.NewGate(access.GateConfig{Orgs: n.store, Shares: n.store, Emergencies: n.store, Recorder: auditRecorder{n.audit, access.NewSlogRecorder(n.logger)}})
 	if err != nil {
 		return fmt.Errorf("authorisation gate: %w", err)
 	}

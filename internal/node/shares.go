@@ -16,12 +16,13 @@ import (
 const shareWatchInterval = 500 * time.Millisecond
 
 // errShareEnded is the cause given to live sessions ended because the share
-// that allowed them was revoked or has expired.
-var errShareEnded = errors.New("a share was revoked or has expired")
+// or emergency grant that allowed them was revoked or has ended.
+var errShareEnded = errors.New("a share was revoked, or a share or emergency grant has ended")
 
 // startShareWatch ends the live sessions whose viewers the gate no longer
-// allows to watch their camera, each time a share stops being in effect. It
-// returns the function that stops it and waits for it.
+// allows to watch their camera, each time a share or an emergency grant
+// stops being in effect. It returns the function that stops it and waits
+// for it.
 func (n *Node) startShareWatch(ctx context.Context) (stop func()) {
 	if n.live == nil {
 		return func() {}

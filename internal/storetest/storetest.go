@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("hold errors", func(t *testing.T) { testHoldErrors(t, open(t)) })
 	t.Run("shares", func(t *testing.T) { testShares(t, open(t)) })
 	t.Run("share errors", func(t *testing.T) { testShareErrors(t, open(t)) })
+	t.Run("emergency grants", func(t *testing.T) { testEmergencyGrants(t, open(t)) })
+	t.Run("emergency grant errors", func(t *testing.T) { testEmergencyGrantErrors(t, open(t)) })
 	t.Run("ping", func(t *testing.T) {
 		if err := open(t).Ping(t.Context()); err != nil {
 			t.Fatal(err)

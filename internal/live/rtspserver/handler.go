@@ -52,7 +52,7 @@ func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.R
 	if res != nil {
 		return res, nil, err
 	}
-	cam, res := s.lookup(p, ctx.Path)
+	cam, res := s.lookup(ctx.Conn, p, ctx.Path)
 	if res != nil {
 		return res, nil, nil
 	}
@@ -83,7 +83,7 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 		}
 		return &base.Response{StatusCode: base.StatusOK}, sess.feed.stream, nil
 	}
-	cam, res := s.lookup(p, ctx.Path)
+	cam, res := s.lookup(ctx.Conn, p, ctx.Path)
 	if res != nil {
 		return res, nil, nil
 	}

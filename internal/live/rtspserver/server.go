@@ -31,6 +31,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 
 	"argus"
+	"argus/internal/access"
 	"argus/internal/hub"
 	"argus/internal/live"
 )
@@ -364,13 +365,19 @@ func (s *Server) authenticate(sc *gortsplib.ServerConn, req *base.Request) (argu
 	return p, nil, nil
 }
 
-// lookup resolves path to a camera p may watch live.
-func (s *Server) lookup(p argus.Principal, path string) (*argus.Camera, *base.Response) {
+// lookup resolves path to a camera p, connected from sc, may watch live.
+// The gate records the client's address (the TCP peer's host) with its
+// decision.
+func (s *Server) lookup(sc *gortsplib.ServerConn, p argus.Principal, path string) (*argus.Camera, *base.Response) {
 	id, ok := cameraID(path)
 	if !ok {
 		return nil, &base.Response{StatusCode: base.StatusNotFound}
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, authTimeout)
+	host, _, err := net.SplitHostPort(clientAddr(sc))
+	if err != nil {
+		host = clientAddr(sc)
+	}
+	ctx, cancel := context.WithTimeout(access.WithClient(s.ctx, host), authTimeout)
 	defer cancel()
 	cam, err := s.cfg.Cameras.Camera(ctx, id)
 	if err == nil {
