@@ -30,10 +30,13 @@ e2e:
 	elif [ -n "$$ARGUS_REQUIRE_TOOLS" ]; then echo 'e2e: chromium or npm missing'; exit 1; \
 	else echo 'e2e: skipped (no chromium or npm)'; fi
 
-## web-check: rebuild the vendored browser libraries and fail if the committed copy differs.
+## web-check: rebuild the UI (web/build.sh: npm ci, tsc, vite) and fail if the committed web/dist differs,
+## a file in it changed, appeared or went.
 web-check:
 	sh web/build.sh
-	git diff --exit-code -- web/viewer/vendor
+	git diff --exit-code --stat -- web/dist
+	@if [ -n "$$(git ls-files -- web/dist)" ] && [ -n "$$(git ls-files --others --exclude-standard -- web/dist)" ]; then \
+		echo 'web-check: files in web/dist that are not committed:'; git ls-files --others --exclude-standard -- web/dist; exit 1; fi
 
 ## fuzz: each fuzz target for a minute.
 fuzz:

@@ -1,0 +1,103 @@
+// The argus operator UI: sign-in, the top bar and the views (map, wall,
+// playback, admin), switched by the location's hash (#/map, #/wall,
+// #/playback/<camera>, #/admin) so that every view has a URL to share or
+// bookmark and the server needs no routes of its own.
+
+import './style.css';
+import { api, json, onUnauthorized, post, type User } from './api';
+import { errorText } from './dom';
+import { mountAdmin } from './admin';
+import { mountMap } from './map';
+import { mountPlayback } from './playback';
+import { mountWall } from './wall';
+
+/** Ctx is what every view gets: the signed-in user. */
+export interface Ctx {
+  user: User;
+}
+
+type Mount = (root: HTMLElement, arg: string, ctx: Ctx) => () => void;
+
+const views: Record<string, Mount> = { map: mountMap, wall: mountWall, playback: mountPlayback, admin: mountAdmin };
+
+const $ = (id: string) => document.getElementById(id)!;
+let ctx: Ctx | null = null;
+let unmount: (() => void) | null = null;
+let mounted = '';
+
+function route(): void {
+  if (!ctx) return;
+  const [, name = 'map', ...rest] = location.hash.replace(/^#/, '').split('/');
+  const view = views[name] ? name : 'map';
+  const arg = decodeURIComponent(rest.join('/'));
+  const key = view + '/' + arg;
+  if (key === mounted) return;
+  unmount?.();
+  mounted = key;
+  const root = $('app');
+  root.replaceChildren();
+  root.className = 'view-' + view;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('#views a')) {
+    a.setAttribute('aria-current', String(a.dataset.view === view));
+  }
+  unmount = views[view](root, arg, ctx);
+}
+
+function showLogin(message = ''): void {
+  unmount?.();
+  unmount = null;
+  mounted = '';
+  ctx = null;
+  $('topbar').hidden = true;
+  $('app').hidden = true;
+  $('app').replaceChildren();
+  $('login').hidden = false;
+  $('login-error').textContent = message;
+  ($('login').querySelector('input[name=username]') as HTMLInputElement).focus();
+}
+
+async function start(): Promise<void> {
+  try {
+    const me = await json<{ user: User }>('/api/v1/me');
+    ctx = { user: me.user };
+  } catch (e) {
+    const status = (e as { status?: number }).status;
+    showLogin(status === 401 ? '' : errorText(e));
+    return;
+  }
+  const u = ctx.user;
+  $('who').textContent = `${u.display_name || u.username} · ${u.role} · ${u.org_id}`;
+  $('login').hidden = true;
+  $('topbar').hidden = false;
+  $('app').hidden = false;
+  route();
+}
+
+$('login').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target as HTMLFormElement);
+  $('login-error').textContent = '';
+  const button = $('login').querySelector('button')!;
+  button.disabled = true;
+  try {
+    await post('/api/v1/login', { username: f.get('username'), password: f.get('password') });
+    (ev.target as HTMLFormElement).reset();
+    await start();
+  } catch (e) {
+    const status = (e as { status?: number }).status;
+    $('login-error').textContent = status === 401 ? 'The user name or password is wrong.' : errorText(e);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  unmount?.();
+  unmount = null;
+  try { await api('/api/v1/logout', { method: 'POST' }); } catch { /* signed out anyway */ }
+  showLogin();
+});
+
+onUnauthorized(() => { if (ctx) showLogin('Your session has ended. Sign in again.'); });
+window.addEventListener('hashchange', route);
+start();
