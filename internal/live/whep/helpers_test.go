@@ -14,6 +14,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
@@ -363,25 +364,35 @@ func (v *viewer) answer(sdp string) {
 }
 
 // receiveVideo reads the video track until it ends, assembling access
-// units on the marker bit.
+// units on the marker bit in sequence-number order, as a browser's jitter
+// buffer does: a packet lost in a burst comes back late through NACK, and
+// a duplicate or a late packet must not make a frame of its own.
 func (v *viewer) receiveVideo(tr *webrtc.TrackRemote) {
 	v.mu.Lock()
 	v.ssrc = uint32(tr.SSRC())
 	v.mu.Unlock()
-	var depack codecs.H264Packet
-	var au []byte
-	for {
-		p, _, err := tr.ReadRTP()
-		if err != nil {
+	var (
+		jb      = make(map[uint16]*rtp.Packet)
+		next    uint16
+		started bool
+		waiting time.Time // since when next has been missing
+		depack  codecs.H264Packet
+		au      []byte
+		broken  bool // the frame in progress lost a packet: drop it
+	)
+	emit := func(p *rtp.Packet) {
+		if broken {
+			if p.Marker {
+				broken, au = false, au[:0]
+			}
 			return
 		}
 		b, err := depack.Unmarshal(p.Payload)
-		if err != nil {
-			continue
+		if err == nil {
+			au = append(au, b...)
 		}
-		au = append(au, b...)
 		if !p.Marker {
-			continue
+			return
 		}
 		f := frame{at: time.Now(), ts: p.Timestamp}
 		var nalus h264.AnnexB
@@ -400,6 +411,45 @@ func (v *viewer) receiveVideo(tr *webrtc.TrackRemote) {
 		v.mu.Lock()
 		v.frames = append(v.frames, f)
 		v.mu.Unlock()
+	}
+	for {
+		p, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		if !started {
+			next, started = p.SequenceNumber, true
+		}
+		if int16(p.SequenceNumber-next) < 0 {
+			continue // a duplicate, or a retransmission after giving up
+		}
+		jb[p.SequenceNumber] = p
+		for {
+			q := jb[next]
+			if q == nil {
+				break
+			}
+			delete(jb, next)
+			next++
+			waiting = time.Time{}
+			emit(q)
+		}
+		if len(jb) == 0 {
+			continue
+		}
+		// A hole: wait up to 500 ms for its retransmission, then drop the
+		// frame it was in and go on from the next packet held.
+		if waiting.IsZero() {
+			waiting = time.Now()
+		} else if time.Since(waiting) > 500*time.Millisecond {
+			lowest := next
+			for sq := range jb {
+				if lowest == next || int16(sq-lowest) < 0 {
+					lowest = sq
+				}
+			}
+			next, au, waiting, broken = lowest, au[:0], time.Time{}, true
+		}
 	}
 }
 
