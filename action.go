@@ -25,6 +25,23 @@ const (
 	ActionAdmin         Action = "system.admin"     // installation-wide administration
 )
 
+// Actions lists every Action.
+var Actions = []Action{
+	ActionViewDirectory, ActionLive, ActionPlayback, ActionExport, ActionPTZ, ActionManageCamera, ActionManageOrg,
+	ActionManageUser, ActionViewAudit, ActionHoldView, ActionHoldPlace, ActionHoldRelease, ActionManageShare,
+	ActionEmergency, ActionAdmin,
+}
+
+// Valid reports whether a is one of Actions.
+func (a Action) Valid() bool {
+	for _, v := range Actions {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}
+
 // Principal is who is asking: a signed-in user (through a session or an API
 // token).
 type Principal struct {
@@ -33,6 +50,14 @@ type Principal struct {
 	OrgID    string `json:"org_id"`
 	Role     Role   `json:"role"`
 	TokenID  string `json:"token_id,omitempty"`
+	// Scopes, CameraIDs and Tags are the scope of the API token the
+	// principal acts through (Token): when Scopes is not empty, the only
+	// actions it may take; when CameraIDs or Tags is not empty, the only
+	// cameras it may act on. They narrow what the role allows, never
+	// widen it; empty, the role decides alone.
+	Scopes    []Action `json:"scopes,omitempty"`
+	CameraIDs []string `json:"camera_ids,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
 }
 
 // Resource is what an action is about. Kind is "camera", "org", "user",

@@ -34,7 +34,9 @@ func (r Role) Valid() bool {
 }
 
 // User is a person (or a service) that signs in. PasswordHash is the encoded
-// argon2id hash; it never leaves the server.
+// argon2id hash; it never leaves the server. Provider says who vouches for
+// the user: "" for a password kept by argus, ProviderOIDC for a user made by
+// an OIDC sign-in (who has no password).
 type User struct {
 	ID           string    `json:"id"`
 	Username     string    `json:"username"`
@@ -42,9 +44,13 @@ type User struct {
 	OrgID        string    `json:"org_id"`
 	Role         Role      `json:"role"`
 	Disabled     bool      `json:"disabled"`
+	Provider     string    `json:"provider,omitempty"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"created_at"`
 }
+
+// ProviderOIDC is the Provider of users made by an OIDC sign-in.
+const ProviderOIDC = "oidc"
 
 // Validate checks the user's fields; the store checks that the organisation
 // exists and that the username is free.
@@ -61,6 +67,8 @@ func (u *User) Validate() error {
 		return FieldErrorf("org_id", "org_id %q is not a valid id", u.OrgID)
 	case !u.Role.Valid():
 		return FieldErrorf("role", "role %q is not one of viewer, operator, investigator, auditor, org_admin, admin", u.Role)
+	case u.Provider != "" && u.Provider != ProviderOIDC:
+		return FieldErrorf("provider", "provider %q is not empty or %q", u.Provider, ProviderOIDC)
 	}
 	return nil
 }
@@ -76,11 +84,19 @@ const (
 
 // Token is a bearer credential. Only the SHA-256 of the secret is stored
 // (Hash); the secret itself is shown once, when the token is issued.
+//
+// An API token may be scoped: Scopes, when not empty, are the only actions
+// it may take (a subset of what its user's role allows), and CameraIDs and
+// Tags, when either is not empty, the only cameras it may act on (those
+// with one of the ids or carrying one of the tags). Both are sorted.
 type Token struct {
 	ID         string    `json:"id"`
 	UserID     string    `json:"user_id"`
 	Kind       TokenKind `json:"kind"`
 	Name       string    `json:"name,omitempty"`
+	Scopes     []Action  `json:"scopes,omitempty"`
+	CameraIDs  []string  `json:"camera_ids,omitempty"`
+	Tags       []string  `json:"tags,omitempty"`
 	Hash       []byte    `json:"-"`
 	CreatedAt  time.Time `json:"created_at"`
 	ExpiresAt  time.Time `json:"expires_at"`

@@ -3,6 +3,7 @@ package access_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	p, err := a.Authenticate(t.Context(), secret)
 	want := argus.Principal{UserID: ann.ID, Username: "ann", OrgID: "police", Role: argus.RoleOperator, TokenID: tok.ID}
-	if err != nil || p != want {
+	if err != nil || !reflect.DeepEqual(p, want) {
 		t.Fatalf("Authenticate = %+v, %v; want %+v", p, err, want)
 	}
 

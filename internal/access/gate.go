@@ -76,6 +76,8 @@ const (
 	ReasonScope         = "resource is outside the principal's organisations"
 	ReasonNoPrincipal   = "no authenticated principal"
 	ReasonOrgLookup     = "organisation lookup failed"
+	ReasonTokenScope    = "the token's scope does not include the action"
+	ReasonTokenCamera   = "the token's scope does not include the camera"
 )
 
 // DefaultOrgTTL is how long the Gate trusts its cached organisation tree when
@@ -153,6 +155,37 @@ func NewGate(cfg GateConfig) (*Gate, error) {
 		g.now = time.Now
 	}
 	return g, nil
+}
+
+// RoleAllows reports whether role may take action anywhere at all: an
+// administrator every action, the other roles what roleAllows says. A
+// scoped token may be given only such actions.
+func RoleAllows(role argus.Role, action argus.Action) bool {
+	if role == argus.RoleAdmin {
+		return action.Valid()
+	}
+	return roleAllows(role, action)
+}
+
+// tokenScope applies the scope of the token p acts through, before any
+// other rule: "" when the scope lets action on res through (or there is
+// none), else the reason it does not. A narrowing to cameras lets through
+// only camera resources that name a camera in it: a question about no
+// camera in particular (a listing, an import) is outside it.
+func tokenScope(p argus.Principal, action argus.Action, res argus.Resource) string {
+	if len(p.Scopes) > 0 && !slices.Contains(p.Scopes, action) {
+		return ReasonTokenScope
+	}
+	if (len(p.CameraIDs) == 0 && len(p.Tags) == 0) || res.Kind != "camera" {
+		return ""
+	}
+	if res.ID != "" && slices.Contains(p.CameraIDs, res.ID) {
+		return ""
+	}
+	if res.ID != "" && slices.ContainsFunc(res.Tags, func(t string) bool { return slices.Contains(p.Tags, t) }) {
+		return ""
+	}
+	return ReasonTokenCamera
 }
 
 // roleAllows reports whether role may take action at all, before scope. The
@@ -253,6 +286,10 @@ func (g *Gate) decide(ctx context.Context, p argus.Principal, action argus.Actio
 func (g *Gate) rules(ctx context.Context, p argus.Principal, action argus.Action, res argus.Resource) (allowed bool, reason, grant string, err error) {
 	if p.UserID == "" {
 		return false, ReasonNoPrincipal, "", nil
+	}
+	// A scoped token is scoped whatever its user's role, admin included.
+	if reason := tokenScope(p, action, res); reason != "" {
+		return false, reason, "", nil
 	}
 	if p.Role == argus.RoleAdmin {
 		return true, ReasonAdmin, "", nil

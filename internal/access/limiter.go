@@ -151,6 +151,21 @@ func (t *throttle) failed(account, client string) time.Duration {
 	}
 	a.fill(now, accountBurst, accountRefill)
 	a.tokens = max(0, a.tokens-1)
+	return t.failPair(account, client, now)
+}
+
+// failedPair is failed without the account-wide bucket: for attempts whose
+// account is not known before they succeed (OIDC callbacks), throttled per
+// client address alone.
+func (t *throttle) failedPair(account, client string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failPair(account, client, t.now())
+}
+
+// failPair counts a failure of account from client and returns how long
+// the pair is now locked out, 0 when it is not; t.mu is held.
+func (t *throttle) failPair(account, client string, now time.Time) time.Duration {
 	p := t.pair(account, client, now)
 	p.lastFailure = now
 	if p.failures++; p.failures < lockoutAfter {

@@ -44,6 +44,9 @@ type Config struct {
 	Gate *access.Gate
 	// Auth signs users in and resolves bearer tokens. Required.
 	Auth *access.Auth
+	// OIDC signs users in through an identity provider
+	// (/api/v1/oidc/login and /callback); nil answers them 404.
+	OIDC *access.OIDC
 	// Logger receives one line per request and the causes of internal
 	// errors; nil discards.
 	Logger *slog.Logger
@@ -100,6 +103,7 @@ type Server struct {
 	store         argus.Store
 	gate          *access.Gate
 	auth          *access.Auth
+	oidc          *access.OIDC
 	log           *slog.Logger
 	version       string
 	ready         func(ctx context.Context) error
@@ -130,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		store:         cfg.Store,
 		gate:          cfg.Gate,
 		auth:          cfg.Auth,
+		oidc:          cfg.OIDC,
 		log:           cfg.Logger,
 		version:       cfg.Version,
 		ready:         cfg.Ready,
@@ -312,8 +317,10 @@ func (s *Server) route(rt route) http.Handler {
 					return err
 				}
 			}
-			if err := checkParams(r.URL.Query(), rt.query); err != nil {
-				return err
+			if !rt.looseQuery {
+				if err := checkParams(r.URL.Query(), rt.query); err != nil {
+					return err
+				}
 			}
 			return rt.handle(s, w, r)
 		}()

@@ -149,6 +149,14 @@ type tokenRequest struct {
 	Name string `json:"name"`
 	// ExpiresInDays is the lifetime, 1..366; 0 means 90.
 	ExpiresInDays int `json:"expires_in_days,omitempty"`
+	// Scopes are the only actions the token may take, each one the
+	// caller's role allows; empty means whatever the role allows.
+	Scopes []argus.Action `json:"scopes,omitempty"`
+	// CameraIDs and Tags narrow the cameras the token may act on to those
+	// with one of these ids or carrying one of these tags; both empty
+	// means every camera the caller may act on.
+	CameraIDs []string `json:"camera_ids,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
 }
 
 // tokenCreated is a new API token with its secret, shown only once.
@@ -181,11 +189,17 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	case in.ExpiresInDays == 0:
 		in.ExpiresInDays = defaultTokenDays
 	}
-	u, err := s.store.User(r.Context(), principal(r).UserID)
+	p := principal(r)
+	if len(p.Scopes) > 0 || len(p.CameraIDs) > 0 || len(p.Tags) > 0 {
+		// Else a scoped token could mint an unscoped one.
+		return argus.Errorf(argus.EFORBIDDEN, "a scoped token cannot create tokens")
+	}
+	u, err := s.store.User(r.Context(), p.UserID)
 	if err != nil {
 		return err
 	}
-	secret, tok, err := s.auth.IssueToken(r.Context(), u, argus.TokenAPI, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour)
+	secret, tok, err := s.auth.IssueScopedToken(r.Context(), u, argus.TokenAPI, in.Name, time.Duration(in.ExpiresInDays)*24*time.Hour,
+		access.Scope{Actions: in.Scopes, CameraIDs: in.CameraIDs, Tags: in.Tags})
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ import (
 // An expectation is one letter per caller, in the order of matrixRoles:
 // admin, org_admin, investigator, operator, viewer, auditor, anonymous.
 //
-//	A  allowed: the route's success status (2xx, from the document)
+//	A  allowed: the route's success status (2xx or a redirect, from the document)
 //	D  denied: 403
 //	H  hidden: 404, as if the thing did not exist
 //	N  refused as bad input: 400 (a body naming a camera the caller may not see, an import's rows)
@@ -94,6 +94,7 @@ type mreq struct {
 	body   string
 	ctype  string // Content-Type; application/json when body is set and ctype is empty
 	token  string // the bearer token, instead of the caller's own
+	cookie string // a Cookie header to send
 }
 
 func matrixRoutes() []matrixRoute {
@@ -118,6 +119,12 @@ func matrixRoutes() []matrixRoute {
 			user := cmpOr(m.user, "viewer")
 			return mreq{target: "/api/v1/login", body: fmt.Sprintf(`{"username":%q,"password":%q}`, user, testPassword)}
 		}},
+		{route: "GET /api/v1/auth/providers", want: allowedToAll, build: get("/api/v1/auth/providers")},
+		// OIDC sign-in is public: a redirect to the identity provider, and
+		// its redirect back signs in whoever brought it (the bearer token
+		// of a caller plays no part).
+		{route: "GET /api/v1/oidc/login", want: allowedToAll, build: get("/api/v1/oidc/login")},
+		{route: "GET /api/v1/oidc/callback", want: allowedToAll, build: func(m *mx) mreq { return m.oidcCallback() }},
 		{route: "POST /api/v1/logout", want: anyUser, build: func(m *mx) mreq {
 			return mreq{target: "/api/v1/logout", token: m.freshToken()}
 		}},
@@ -302,7 +309,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		for method, op := range ops {
 			for code := range op.Responses {
 				var n int
-				if _, err := fmt.Sscanf(code, "%d", &n); err == nil && n >= 200 && n < 300 {
+				if _, err := fmt.Sscanf(code, "%d", &n); err == nil && n >= 200 && n < 400 {
 					success[strings.ToUpper(method)+" "+path] = n
 				}
 			}
@@ -396,6 +403,7 @@ type matrixFixture struct {
 	shares [5]string        // share ids by situation
 	holds  [5]string        // a hold on each situation's camera
 	whep   *fakeWHEP
+	idp    *testIdP
 	pb     *playback.Service
 	ex     *export.Manager
 
@@ -433,7 +441,9 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	}
 	t.Cleanup(func() { auditLog.Close() })
 	fix := &matrixFixture{whep: &fakeWHEP{sessions: map[string]string{}}, pb: pb, exports: map[string]map[situation]string{}}
-	fix.e = newEnv(t, func(c *api.Config) {
+	fix.idp = newTestIdP(t)
+	fix.idp.set(map[string]any{"sub": "matrix", "argus_org": "police", "argus_role": "viewer"}, nil)
+	fix.e = newEnv(t, withOIDC(fix.idp, nil), func(c *api.Config) {
 		ex, err := export.New(export.Config{Store: segs, Holds: c.Store, Dir: filepath.Join(dir, "exports"), Key: key, NodeID: "node-1"})
 		if err != nil {
 			t.Fatal(err)
@@ -445,6 +455,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		c.Health = func(string) (api.CameraHealth, bool) { return api.CameraHealth{}, false }
 	})
 	e := fix.e
+	fix.idp.argus = e.srv.URL
 	ctx := t.Context()
 	if err := e.db.CreateOrg(ctx, &argus.Org{ID: "parks", Name: "Parks", Kind: argus.OrgOther}); err != nil {
 		t.Fatal(err)
@@ -558,7 +569,13 @@ func (f *matrixFixture) send(t *testing.T, method string, req mreq, user string)
 	if user != "" {
 		r.Header.Set("Authorization", "Bearer "+cmpOr(req.token, f.e.token[user]))
 	}
-	resp, err := f.e.srv.Client().Do(r)
+	if req.cookie != "" {
+		r.Header.Set("Cookie", req.cookie)
+	}
+	// A redirect is the answer, not followed.
+	c := *f.e.srv.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,6 +645,34 @@ func (m *mx) freshToken() string {
 	}
 	m.lastTokenID = tok.ID
 	return secret
+}
+
+// oidcCallback starts an OIDC sign-in and has the identity provider
+// answer it: the request is the provider's redirect back, with the
+// sign-in's cookie.
+func (m *mx) oidcCallback() mreq {
+	t := m.t()
+	toIdP := m.fix.send(t, "GET", mreq{target: "/api/v1/oidc/login"}, "")
+	var cookie string
+	for _, c := range (&http.Response{Header: toIdP.header}).Cookies() {
+		if c.Name == "argus_oidc" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	req, err := http.NewRequestWithContext(t.Context(), "GET", toIdP.header.Get("Location"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || cookie == "" {
+		t.Fatalf("OIDC sign-in did not start: %d %s, cookie %q", toIdP.status, toIdP.body, cookie)
+	}
+	return mreq{target: back.RequestURI(), cookie: cookie}
 }
 
 // freshOrg adds an organisation below police.

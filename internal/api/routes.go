@@ -45,6 +45,7 @@ type route struct {
 	contentType  string       // response media type when not JSON
 	maxBody      int64        // body limit; 0 means Config.MaxBodyBytes
 	largeBody    bool         // the body limit is Config.MaxImportBytes instead
+	looseQuery   bool         // query parameters besides query are ignored (an identity provider's redirect adds its own)
 	handle       func(s *Server, w http.ResponseWriter, r *http.Request) error
 }
 
@@ -78,6 +79,18 @@ func routeTable() []route {
 
 		{method: "POST", path: "/api/v1/login", id: "login", tag: "auth", summary: "Sign in; returns a session token and sets the argus_session cookie.",
 			auth: authNone, request: typeOf[loginRequest](), response: typeOf[loginResponse](), status: 200, handle: (*Server).login},
+		{method: "GET", path: "/api/v1/auth/providers", id: "authProviders", tag: "auth", summary: "How users may sign in: password, and whether OIDC is on with its button label.",
+			auth: authNone, response: typeOf[providersResponse](), status: 200, handle: (*Server).authProviders},
+		{method: "GET", path: "/api/v1/oidc/login", id: "oidcLogin", tag: "auth", summary: "Start an OIDC sign-in: redirects to the identity provider (404 when OIDC is off).",
+			auth: authNone, status: 302, handle: (*Server).oidcLogin},
+		{method: "GET", path: "/api/v1/oidc/callback", id: "oidcCallback", tag: "auth", summary: "The identity provider's redirect back: verifies the sign-in, creates or updates the user, sets the argus_session cookie and redirects to /.",
+			auth: authNone, query: []param{
+				{name: "state", typ: "string", desc: "the state the sign-in started with"},
+				{name: "code", typ: "string", desc: "the authorisation code"},
+				{name: "error", typ: "string", desc: "the identity provider's refusal"},
+				{name: "error_description", typ: "string", desc: "its explanation"},
+			},
+			looseQuery: true, status: 302, handle: (*Server).oidcCallback},
 		{method: "POST", path: "/api/v1/logout", id: "logout", tag: "auth", summary: "Revoke the token or session used for this request and clear the cookie.",
 			status: 204, handle: (*Server).logout},
 		{method: "GET", path: "/api/v1/me", id: "me", tag: "auth", summary: "The signed-in user.",

@@ -152,7 +152,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := &argus.User{
 		ID: cur.ID, Username: in.Username, DisplayName: in.DisplayName, OrgID: in.OrgID, Role: in.Role,
-		Disabled: in.Disabled, PasswordHash: cur.PasswordHash, CreatedAt: cur.CreatedAt,
+		Disabled: in.Disabled, Provider: cur.Provider, PasswordHash: cur.PasswordHash, CreatedAt: cur.CreatedAt,
 	}
 	if err := u.Validate(); err != nil {
 		return err

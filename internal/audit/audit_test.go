@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ func TestAppendRoundTrip(t *testing.T) {
 	}
 	first := got[1]
 	d := decision("ann", "police", "cam-1", argus.ActionPlayback, t0)
-	if first.Kind != audit.KindDecision || first.Principal != d.Principal || first.Action != d.Action ||
+	if first.Kind != audit.KindDecision || !reflect.DeepEqual(first.Principal, d.Principal) || first.Action != d.Action ||
 		first.Resource.ID != "cam-1" || !first.Allowed || first.Reason != d.Reason || first.Purpose != d.Purpose ||
 		first.Grant != d.Grant || first.Client != d.Client || !first.Time.Equal(t0) {
 		t.Fatalf("record 1 = %+v, want the decision %+v", first, d)

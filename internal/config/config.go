@@ -7,19 +7,24 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"argus"
 	"argus/internal/retention"
 )
 
@@ -123,7 +128,66 @@ type Auth struct {
 	SessionTTL time.Duration `yaml:"session_ttl"`
 	// APITokenTTL is the lifetime of API tokens created without an explicit one.
 	APITokenTTL time.Duration `yaml:"api_token_ttl"`
+	// OIDC configures sign-in through an agency's own identity provider
+	// (docs/oidc.md); off while its issuer is empty.
+	OIDC OIDC `yaml:"oidc"`
 }
+
+// OIDC configures OpenID Connect sign-in. The identity provider's ID token
+// names the user's organisation (OrgClaim) and role (RoleClaim); argus
+// creates or updates the user "oidc.<subject>" at each sign-in.
+type OIDC struct {
+	// Issuer is the identity provider's issuer URL, where
+	// /.well-known/openid-configuration is found; empty turns OIDC off.
+	Issuer string `yaml:"issuer"`
+	// ClientID is argus's client id at the identity provider.
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is argus's client secret there; better set in
+	// ARGUS_AUTH_OIDC_CLIENT_SECRET than in the file. Never logged.
+	ClientSecret Secret `yaml:"client_secret"`
+	// RedirectURL is https://HOST/api/v1/oidc/callback of this node, as
+	// registered at the identity provider.
+	RedirectURL string `yaml:"redirect_url"`
+	// Scopes are asked for at sign-in; openid is required.
+	Scopes []string `yaml:"scopes"`
+	// OrgClaim is the ID token claim that holds the user's organisation
+	// id, which must exist in argus.
+	OrgClaim string `yaml:"org_claim"`
+	// RoleClaim is the ID token claim that holds the user's role: a string
+	// or a list (of groups, say).
+	RoleClaim string `yaml:"role_claim"`
+	// RoleMap maps the role claim's values (group or role names at the
+	// identity provider) to argus roles. Empty: the claim must hold an
+	// argus role itself, and admin is refused. Only RoleMap can grant admin.
+	RoleMap map[string]string `yaml:"role_map"`
+	// AllowedOrgs, when not empty, are the only organisations an OIDC
+	// sign-in may land in.
+	AllowedOrgs []string `yaml:"allowed_orgs"`
+	// ButtonLabel is the text of the web UI's sign-in button.
+	ButtonLabel string `yaml:"button_label"`
+}
+
+// Secret is a setting that must never be logged: it prints as
+// "[redacted]" when set.
+type Secret string
+
+// String returns "[redacted]" when s is set, else "".
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString is String, so that %#v redacts too.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue redacts s in structured logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON redacts s in JSON, which is how slog's JSON handler prints a
+// configuration struct.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
 // Credentials configures the key that seals camera credentials. The key lives
 // outside the database: in KeyFile, or in the ARGUS_CREDENTIALS_KEY
@@ -156,10 +220,13 @@ type Recording struct {
 // Default returns the built-in configuration.
 func Default() Config {
 	return Config{
-		Data:        "./argus-data",
-		Log:         Log{Level: "info", Format: "auto"},
-		HTTP:        HTTP{Listen: "127.0.0.1:8080"},
-		Auth:        Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour},
+		Data: "./argus-data",
+		Log:  Log{Level: "info", Format: "auto"},
+		HTTP: HTTP{Listen: "127.0.0.1:8080"},
+		Auth: Auth{SessionTTL: 12 * time.Hour, APITokenTTL: 90 * 24 * time.Hour, OIDC: OIDC{
+			Scopes: []string{"openid", "profile"}, OrgClaim: "argus_org", RoleClaim: "argus_role",
+			RoleMap: map[string]string{}, AllowedOrgs: []string{}, ButtonLabel: "Sign in with your organisation",
+		}},
 		Credentials: Credentials{KeyFile: "keys/credentials.key"},
 		Recording:   Recording{MinFree: "5%", SweepInterval: time.Minute, SegmentDuration: time.Minute, FragmentDuration: time.Second},
 		Live:        Live{WebRTC: LiveWebRTC{UDPPort: 8189, PublicIPs: []string{}}, HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}, MaxTranscodes: 4, FFmpeg: "ffmpeg"},
@@ -356,6 +423,44 @@ func (c *Config) Validate() error {
 	}
 	if err := checkHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
+	}
+	return c.Auth.OIDC.validate()
+}
+
+// validate checks the OIDC settings when OIDC is on.
+func (o *OIDC) validate() error {
+	if o.Issuer == "" {
+		return nil
+	}
+	if err := checkURL(o.Issuer); err != nil {
+		return fmt.Errorf("auth.oidc.issuer: %w", err)
+	}
+	if err := checkURL(o.RedirectURL); err != nil {
+		return fmt.Errorf("auth.oidc.redirect_url: %w", err)
+	}
+	switch {
+	case strings.TrimSpace(o.ClientID) == "":
+		return errors.New("auth.oidc.client_id: must not be empty when auth.oidc.issuer is set")
+	case !slices.Contains(o.Scopes, "openid"):
+		return errors.New("auth.oidc.scopes: must include openid")
+	case strings.TrimSpace(o.OrgClaim) == "":
+		return errors.New("auth.oidc.org_claim: must not be empty")
+	case strings.TrimSpace(o.RoleClaim) == "":
+		return errors.New("auth.oidc.role_claim: must not be empty")
+	}
+	for from, to := range o.RoleMap {
+		if !argus.Role(to).Valid() {
+			return fmt.Errorf("auth.oidc.role_map: %q maps to %q, which is not a role", from, to)
+		}
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http or https URL.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", s)
 	}
 	return nil
 }

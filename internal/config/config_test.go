@@ -1,6 +1,9 @@
 package config_test
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,6 +81,13 @@ func TestConfErrors(t *testing.T) {
 		{"min free of the whole disk", "recording:\n  min_free: 100%\n", nil, `recording.min_free: "100%" is not a percentage in 0..100 (e.g. 5%)`},
 		{"bad min free from env", "", []string{"ARGUS_RECORDING_MIN_FREE=-1GB"}, `recording.min_free: "-1GB" is not a size`},
 		{"sweep too often", "recording:\n  sweep_interval: 10ms\n", nil, "recording.sweep_interval: 10ms is outside 1s..24h"},
+		{"oidc issuer not a URL", "auth:\n  oidc:\n    issuer: idp.example\n", nil, `auth.oidc.issuer: "idp.example" is not an http(s) URL`},
+		{"oidc without client id", "auth:\n  oidc:\n    issuer: https://idp.example\n    redirect_url: https://a.example/cb\n", nil,
+			"auth.oidc.client_id: must not be empty"},
+		{"oidc without redirect", "auth:\n  oidc:\n    issuer: https://idp.example\n    client_id: argus\n", nil, `auth.oidc.redirect_url: "" is not an http(s) URL`},
+		{"oidc without openid", "auth:\n  oidc:\n    issuer: https://idp.example\n    client_id: argus\n    redirect_url: https://argus.example/api/v1/oidc/callback\n    scopes: [profile]\n", nil, "auth.oidc.scopes: must include openid"},
+		{"oidc role map to no role", "auth:\n  oidc:\n    issuer: https://idp.example\n    client_id: argus\n    redirect_url: https://argus.example/api/v1/oidc/callback\n    role_map: {cctv: boss}\n", nil, `auth.oidc.role_map: "cctv" maps to "boss", which is not a role`},
+		{"oidc empty org claim", "auth:\n  oidc:\n    issuer: https://idp.example\n    client_id: argus\n    redirect_url: https://argus.example/api/v1/oidc/callback\n    org_claim: ''\n", nil, "auth.oidc.org_claim: must not be empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "argus.yml")
@@ -89,6 +99,26 @@ func TestConfErrors(t *testing.T) {
 				t.Fatalf("Load error = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOIDCSecretFromEnvironment: the client secret comes from
+// ARGUS_AUTH_OIDC_CLIENT_SECRET and never prints.
+func TestOIDCSecretFromEnvironment(t *testing.T) {
+	cfg, err := config.Load("", []string{"ARGUS_AUTH_OIDC_ISSUER=https://idp.example", "ARGUS_AUTH_OIDC_CLIENT_ID=argus",
+		"ARGUS_AUTH_OIDC_REDIRECT_URL=https://argus.example/api/v1/oidc/callback", "ARGUS_AUTH_OIDC_CLIENT_SECRET=s3cret-value"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Auth.OIDC.ClientSecret != "s3cret-value" {
+		t.Fatalf("client secret = %q, want the environment's", string(cfg.Auth.OIDC.ClientSecret))
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "oidc", cfg.Auth.OIDC, "secret", cfg.Auth.OIDC.ClientSecret)
+	for _, out := range []string{fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg), logged.String()} {
+		if strings.Contains(out, "s3cret-value") {
+			t.Fatalf("the client secret is printed: %s", out)
+		}
 	}
 }
 

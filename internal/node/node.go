@@ -125,6 +125,22 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 			fmt.Fprintf(opts.Notice, "\nCreated user %q with password %s\nIt is shown only this once: sign in and change it, or set ARGUS_ADMIN_PASSWORD before the first start.\n\n", access.AdminUserID, pw)
 		}
 	}
+	var oidc *access.OIDC
+	if o := cfg.Auth.OIDC; o.Issuer != "" {
+		roles := make(map[string]argus.Role, len(o.RoleMap))
+		for from, to := range o.RoleMap {
+			roles[from] = argus.Role(to)
+		}
+		oidc, err = access.NewOIDC(access.OIDCConfig{
+			Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: string(o.ClientSecret), RedirectURL: o.RedirectURL,
+			Scopes: o.Scopes, OrgClaim: o.OrgClaim, RoleClaim: o.RoleClaim, RoleMap: roles, AllowedOrgs: o.AllowedOrgs,
+			ButtonLabel: o.ButtonLabel, Auth: auth,
+		})
+		if err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+		n.logger.Info("oidc sign-in enabled", "issuer", o.Issuer, "client_id", o.ClientID)
+	}
 	gate, err := access.NewGate(access.GateConfig{Orgs: n.store, Shares: n.store, Emergencies: n.store, Recorder: auditRecorder{n.audit, access.NewSlogRecorder(n.logger)}})
 	if err != nil {
 		return fmt.Errorf("authorisation gate: %w", err)
@@ -160,6 +176,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		Store:         n.store,
 		Gate:          gate,
 		Auth:          auth,
+		OIDC:          oidc,
 		Logger:        n.logger,
 		Registerer:    reg,
 		Version:       opts.Version,

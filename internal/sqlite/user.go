@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -20,9 +21,9 @@ func (db *DB) CreateUser(ctx context.Context, u *argus.User) error {
 	now := db.stamp()
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users
-			(id, username, display_name, org_id, role, disabled, password_hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Username, u.DisplayName, u.OrgID, string(u.Role), u.Disabled, u.PasswordHash, micros(now))
+			(id, username, display_name, org_id, role, disabled, provider, password_hash, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Username, u.DisplayName, u.OrgID, string(u.Role), u.Disabled, u.Provider, u.PasswordHash, micros(now))
 		return constraint(err, "user", "org_id", orgMissing(u.OrgID))
 	})
 	if err != nil {
@@ -32,12 +33,12 @@ func (db *DB) CreateUser(ctx context.Context, u *argus.User) error {
 	return nil
 }
 
-const userCols = `id, username, display_name, org_id, role, disabled, password_hash, created_at`
+const userCols = `id, username, display_name, org_id, role, disabled, provider, password_hash, created_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*argus.User, error) {
 	var u argus.User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.OrgID, &u.Role, &u.Disabled, &u.PasswordHash, &created); err != nil {
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.OrgID, &u.Role, &u.Disabled, &u.Provider, &u.PasswordHash, &created); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = fromMicros(created)
@@ -99,8 +100,8 @@ func (db *DB) UpdateUser(ctx context.Context, u *argus.User) error {
 	return db.write(ctx, func(tx *sql.Tx) error {
 		var created int64
 		err := tx.QueryRowContext(ctx, `UPDATE users SET username = ?, display_name = ?, org_id = ?, role = ?,
-			disabled = ?, password_hash = ? WHERE id = ? RETURNING created_at`,
-			u.Username, u.DisplayName, u.OrgID, string(u.Role), u.Disabled, u.PasswordHash, u.ID).Scan(&created)
+			disabled = ?, provider = ?, password_hash = ? WHERE id = ? RETURNING created_at`,
+			u.Username, u.DisplayName, u.OrgID, string(u.Role), u.Disabled, u.Provider, u.PasswordHash, u.ID).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("user", u.ID)
 		}
@@ -140,25 +141,57 @@ func (db *DB) CreateToken(ctx context.Context, t *argus.Token) error {
 	case t.Kind != argus.TokenSession && t.Kind != argus.TokenAPI:
 		return argus.FieldErrorf("kind", "token kind %q is not session or api", t.Kind)
 	}
+	for _, a := range t.Scopes {
+		if !a.Valid() {
+			return argus.FieldErrorf("scopes", "%q is not an action", a)
+		}
+	}
+	for _, id := range t.CameraIDs {
+		if !argus.ValidID(id) {
+			return argus.FieldErrorf("camera_ids", "camera id %q is not a valid id", id)
+		}
+	}
+	for _, tag := range t.Tags {
+		if !argus.ValidTag(tag) {
+			return argus.FieldErrorf("tags", "tag %q is not a valid tag", tag)
+		}
+	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = db.stamp()
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens
-			(id, user_id, kind, name, hash, created_at, expires_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.UserID, string(t.Kind), t.Name, t.Hash, micros(t.CreatedAt), nullTime(t.ExpiresAt), nullTime(t.LastUsedAt))
+			(id, user_id, kind, name, scopes, camera_ids, tags, hash, created_at, expires_at, last_used_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.UserID, string(t.Kind), t.Name, jsonList(t.Scopes), jsonList(t.CameraIDs), jsonList(t.Tags),
+			t.Hash, micros(t.CreatedAt), nullTime(t.ExpiresAt), nullTime(t.LastUsedAt))
 		return constraint(err, "token", "user_id", fmt.Sprintf("user %q does not exist", t.UserID))
 	})
 }
 
-const tokenCols = `id, user_id, kind, name, hash, created_at, expires_at, last_used_at`
+const tokenCols = `id, user_id, kind, name, scopes, camera_ids, tags, hash, created_at, expires_at, last_used_at`
 
 func scanToken(row interface{ Scan(...any) error }) (*argus.Token, error) {
 	var t argus.Token
 	var created int64
+	var scopes, cams, tags string
 	var expires, used sql.NullInt64
-	if err := row.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &t.Hash, &created, &expires, &used); err != nil {
+	if err := row.Scan(&t.ID, &t.UserID, &t.Kind, &t.Name, &scopes, &cams, &tags, &t.Hash, &created, &expires, &used); err != nil {
 		return nil, err
+	}
+	if err := errors.Join(json.Unmarshal([]byte(scopes), &t.Scopes), json.Unmarshal([]byte(cams), &t.CameraIDs),
+		json.Unmarshal([]byte(tags), &t.Tags)); err != nil {
+		return nil, fmt.Errorf("token %s scope: %w", t.ID, err)
+	}
+	// An empty scope reads as nil, as it was written.
+	if len(t.Scopes) == 0 {
+		t.Scopes = nil
+	}
+	if len(t.CameraIDs) == 0 {
+		t.CameraIDs = nil
+	}
+	if len(t.Tags) == 0 {
+		t.Tags = nil
 	}
 	t.CreatedAt = fromMicros(created)
 	if expires.Valid {
@@ -245,6 +278,15 @@ func (db *DB) DeleteExpiredTokens(ctx context.Context, now time.Time) (int, erro
 		return err
 	})
 	return int(n), err
+}
+
+// jsonList encodes a list as a JSON array, nil as [].
+func jsonList[T any](list []T) string {
+	if len(list) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(list) // strings never fail to encode
+	return string(b)
 }
 
 func nullTime(t time.Time) sql.NullInt64 {

@@ -177,7 +177,7 @@ func testUsers(t *testing.T, s argus.Store) {
 	}
 
 	up := &argus.User{ID: "u1", Username: "renamed", DisplayName: "R", OrgID: "b", Role: argus.RoleOrgAdmin,
-		Disabled: true, PasswordHash: "new-hash"}
+		Disabled: true, Provider: argus.ProviderOIDC, PasswordHash: "new-hash"}
 	must(t, s.UpdateUser(ctx, up))
 	got, err = s.User(ctx, "u1")
 	must(t, err)
@@ -236,6 +236,11 @@ func testUserErrors(t *testing.T, s argus.Store) {
 			u.Username = "Not Valid"
 			return s.CreateUser(ctx, u)
 		}, argus.EINVALID, "username"},
+		{"create unknown provider", func() error {
+			u := user("u3", "a")
+			u.Provider = "ldap"
+			return s.CreateUser(ctx, u)
+		}, argus.EINVALID, "provider"},
 		{"get missing", func() error { _, err := s.User(ctx, "nope"); return err }, argus.ENOTFOUND, ""},
 		{"get missing name", func() error { _, err := s.UserByName(ctx, "nope"); return err }, argus.ENOTFOUND, ""},
 		{"update missing", func() error { return s.UpdateUser(ctx, user("nope", "a")) }, argus.ENOTFOUND, ""},
@@ -268,6 +273,7 @@ func token(id, userID, secret string, created, expires time.Time) *argus.Token {
 
 func sameToken(a, b *argus.Token) bool {
 	return a.ID == b.ID && a.UserID == b.UserID && a.Kind == b.Kind && a.Name == b.Name && bytes.Equal(a.Hash, b.Hash) &&
+		slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.CameraIDs, b.CameraIDs) && slices.Equal(a.Tags, b.Tags) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt) && a.LastUsedAt.Equal(b.LastUsedAt)
 }
 
@@ -281,6 +287,8 @@ func testTokens(t *testing.T, s argus.Store) {
 	cur := token("t-cur", "u1", "cur", now.Add(-time.Hour), now.Add(time.Hour))
 	api := token("t-api", "u1", "api", now, time.Time{})
 	api.Kind = argus.TokenAPI
+	api.Scopes = []argus.Action{argus.ActionViewDirectory, argus.ActionLive}
+	api.CameraIDs, api.Tags = []string{"cam-1", "cam-2"}, []string{"lobby"}
 	other := token("t-other", "u2", "other", now, now.Add(-time.Minute))
 	for _, tok := range []*argus.Token{old, cur, api, other} {
 		must(t, s.CreateToken(ctx, tok))
@@ -290,6 +298,12 @@ func testTokens(t *testing.T, s argus.Store) {
 	must(t, err)
 	if !sameToken(got, cur) {
 		t.Fatalf("TokenByHash = %+v, want %+v", got, cur)
+	}
+	// A scoped token keeps its scope; an unscoped one reads as unscoped.
+	got, err = s.TokenByHash(ctx, hash("api"))
+	must(t, err)
+	if !sameToken(got, api) {
+		t.Fatalf("TokenByHash(scoped) = %+v, want %+v", got, api)
 	}
 	// Expired tokens are still found: checking expiry is the caller's job.
 	if _, err := s.TokenByHash(ctx, hash("old")); err != nil {
@@ -348,6 +362,21 @@ func testTokenErrors(t *testing.T, s argus.Store) {
 		{"create duplicate id", func() error { return s.CreateToken(ctx, token("t1", "u1", "s2", now, now)) }, argus.ECONFLICT},
 		{"create duplicate hash", func() error { return s.CreateToken(ctx, token("t2", "u1", "s1", now, now)) }, argus.ECONFLICT},
 		{"create unknown user", func() error { return s.CreateToken(ctx, token("t2", "nope", "s2", now, now)) }, argus.EINVALID},
+		{"create unknown scope", func() error {
+			tok := token("t2", "u1", "s2", now, now)
+			tok.Scopes = []argus.Action{"video.everything"}
+			return s.CreateToken(ctx, tok)
+		}, argus.EINVALID},
+		{"create invalid camera id", func() error {
+			tok := token("t2", "u1", "s2", now, now)
+			tok.CameraIDs = []string{"Not Valid"}
+			return s.CreateToken(ctx, tok)
+		}, argus.EINVALID},
+		{"create invalid tag", func() error {
+			tok := token("t2", "u1", "s2", now, now)
+			tok.Tags = []string{"Not Valid"}
+			return s.CreateToken(ctx, tok)
+		}, argus.EINVALID},
 		{"get missing", func() error { _, err := s.TokenByHash(ctx, hash("nope")); return err }, argus.ENOTFOUND},
 		{"touch missing", func() error { return s.TouchToken(ctx, "nope", now) }, argus.ENOTFOUND},
 		{"delete missing", func() error { return s.DeleteToken(ctx, "nope") }, argus.ENOTFOUND},
