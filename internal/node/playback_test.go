@@ -2,9 +2,7 @@ package node_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,41 +27,18 @@ import (
 // key the node serves.
 func TestRecordedVideoPlaysBackAndExports(t *testing.T) {
 	needFFprobe(t)
-	s, err := sim.New(sim.Config{Cameras: 1, Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	cfg := config.Default()
-	cfg.Data = t.TempDir()
-	cfg.HTTP.Listen = "127.0.0.1:0"
-	cfg.RTSP.Listen = "127.0.0.1:0"
-	cfg.Live.WebRTC.UDPPort = 0
-	cfg.Recording.SegmentDuration = 2 * time.Second
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	n, err := node.New(ctx, node.Options{Config: cfg, Environ: []string{"ARGUS_ADMIN_PASSWORD=playback-test-password"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := n.Store()
-	if err := st.CreateOrg(ctx, &argus.Org{ID: "city", Name: "City", Kind: argus.OrgCity}); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateCamera(ctx, &argus.Camera{ID: "cam-1", Name: "Sim", OrgID: "city", Lat: 40.7, Lon: -73.9,
-		StreamURL: s.URL(1), Recording: true, RetentionDays: 1}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-
+	a := startAccessNode(t, "playback-test-password", func(c *config.Config) { c.Recording.SegmentDuration = 2 * time.Second },
+		func(n *node.Node, s *sim.Server) {
+			st := n.Store()
+			if err := st.CreateOrg(t.Context(), &argus.Org{ID: "city", Name: "City", Kind: argus.OrgCity}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateCamera(t.Context(), &argus.Camera{ID: "cam-1", Name: "Sim", OrgID: "city", Lat: 40.7, Lon: -73.9,
+				StreamURL: s.URL(1), Recording: true, RetentionDays: 1}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	ctx, cfg, n := a.ctx, a.cfg, a.n
 	root := cfg.RecordingsDir()
 	deadline := time.Now().Add(60 * time.Second)
 	for len(finished(t, root, "cam-1")) < 3 {
@@ -73,27 +48,12 @@ func TestRecordedVideoPlaysBackAndExports(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	start := finished(t, root, "cam-1")[0].Start
-
 	call := func(method, path, token, body string) (int, []byte) {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(ctx, method, n.URL()+path, strings.NewReader(body))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
+		code, _, b := a.call(method, path, token, "", body)
+		return code, b
 	}
-	_, b := call("POST", "/api/v1/login", "", `{"username":"admin","password":"playback-test-password"}`)
-	var login struct{ Token string }
-	if err := json.Unmarshal(b, &login); err != nil || login.Token == "" {
-		t.Fatalf("login: %s", b)
-	}
-	tok := login.Token
+	tok := a.login("admin", "playback-test-password")
 	now := time.Now().UTC()
 	rq := "from=" + url.QueryEscape(start.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(now.Add(time.Minute).Format(time.RFC3339Nano))
 
