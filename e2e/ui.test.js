@@ -6,90 +6,23 @@
 // at 1920x1080 (committed; CI does not set it, so it never rewrites them).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { answer, assertPlaying, newPage as openPage, screenshot, signIn as signInAs, startDemo } from './harness.js';
 
-const root = new URL('..', import.meta.url).pathname;
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
-const shots = process.env.ARGUS_SCREENSHOTS ? join(root, 'docs', 'screenshots') : '';
-let demo, base, password, dataDir, browser;
+let demo, base, password;
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'argus-e2e-'));
-  const bin = process.env.ARGUS_BIN || join(dataDir, 'argus');
-  if (!process.env.ARGUS_BIN) execFileSync('go', ['build', '-o', bin, './cmd/argus'], { cwd: root, stdio: 'inherit' });
-  // argus refuses ARGUS_* variables that are not settings: keep the tests' own out.
-  const env = { ...process.env, ARGUS_LIVE_WEBRTC_UDP_PORT: '0' };
-  delete env.ARGUS_SCREENSHOTS;
-  delete env.ARGUS_BIN;
-  demo = spawn(bin, ['demo', '--data', join(dataDir, 'data'), '--listen', '127.0.0.1:0', '--sim-listen', '127.0.0.1:0', '--rtsp-listen', '127.0.0.1:0', '--cameras', '4', '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('argus demo printed no URL within 60 s:\n' + out)), 60000);
-    demo.stdout.on('data', (b) => {
-      out += b;
-      const url = out.match(/API:\s+(http:\/\/[^/\s]+)\//);
-      const pw = out.match(/\n\s+admin\s+(\S+)/);
-      if (url && pw) { clearTimeout(timer); base = url[1]; password = pw[1]; resolve(); }
-    });
-    demo.on('exit', (code) => reject(new Error('argus demo exited with ' + code + ':\n' + out)));
-  });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-  });
-  if (shots) mkdirSync(shots, { recursive: true });
+  demo = await startDemo();
+  base = demo.base;
+  password = demo.passwords.admin;
 });
 
 after(async () => {
-  if (browser) await browser.close();
-  if (demo) { demo.kill('SIGTERM'); await new Promise((r) => demo.once('exit', r)); }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (demo) await demo.stop();
 });
 
-// newPage opens a fresh context (its own cookies and localStorage) at
-// 1920x1080 that reports the browser's errors and CSP violations.
-async function newPage() {
-  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true });
-  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.log('browser:', m.text()); });
-  page.on('pageerror', (e) => console.log('browser exception:', e.message));
-  return page;
-}
-
-async function signIn(page, path = '/') {
-  await page.goto(base + path);
-  await page.fill('input[name=username]', 'admin');
-  await page.fill('input[name=password]', password);
-  await page.click('form#login button[type=submit]');
-  await page.locator('#topbar').waitFor({ state: 'visible', timeout: 10000 });
-}
-
-async function screenshot(page, name) {
-  if (shots) await page.screenshot({ path: join(shots, name + '.png') });
-}
-
-// answer fills the open dialog's field and confirms it.
-async function answer(page, text) {
-  await page.locator('dialog.ask input').waitFor({ timeout: 5000 });
-  await page.fill('dialog.ask input', text);
-  await page.click('dialog.ask button[type=submit]');
-  await page.locator('dialog.ask').waitFor({ state: 'detached', timeout: 5000 });
-}
-
-// playing resolves when the video has its picture and its clock moves.
-async function assertPlaying(page, selector) {
-  await page.waitForFunction((sel) => {
-    const v = document.querySelector(sel);
-    return v && v.currentTime > 1 && v.videoWidth > 0;
-  }, selector, { timeout: 20000 });
-  const t0 = await page.$eval(selector, (v) => v.currentTime);
-  await page.waitForFunction(([sel, t]) => document.querySelector(sel).currentTime > t + 0.5, [selector, t0], { timeout: 5000 });
-  return page.$eval(selector, (v) => ({ w: v.videoWidth, h: v.videoHeight, via: v.dataset.transport }));
-}
+const newPage = () => openPage(demo.browser);
+const signIn = (page, path = '/') => signInAs(page, base + path, 'admin', password);
 
 test('the page asks for a sign-in and refuses a wrong password in words', async () => {
   const page = await newPage();

@@ -1,12 +1,13 @@
 // The argus operator UI: sign-in, the top bar and the views (map, wall,
-// playback, admin), switched by the location's hash (#/map, #/wall,
-// #/playback/<camera>, #/admin) so that every view has a URL to share or
+// playback, admin, audit), switched by the location's hash (#/map, #/wall,
+// #/playback/<camera>, #/admin/<tab>, #/audit) so that every view has a URL to share or
 // bookmark and the server needs no routes of its own.
 
 import './style.css';
 import { api, json, onUnauthorized, post, type User } from './api';
 import { errorText } from './dom';
 import { mountAdmin } from './admin';
+import { mountAudit } from './audit';
 import { mountMap } from './map';
 import { mountPlayback } from './playback';
 import { mountWall } from './wall';
@@ -18,7 +19,7 @@ export interface Ctx {
 
 type Mount = (root: HTMLElement, arg: string, ctx: Ctx) => () => void;
 
-const views: Record<string, Mount> = { map: mountMap, wall: mountWall, playback: mountPlayback, admin: mountAdmin };
+const views: Record<string, Mount> = { map: mountMap, wall: mountWall, playback: mountPlayback, admin: mountAdmin, audit: mountAudit };
 
 const $ = (id: string) => document.getElementById(id)!;
 let ctx: Ctx | null = null;
@@ -53,8 +54,30 @@ function showLogin(message = ''): void {
   $('app').replaceChildren();
   $('login').hidden = false;
   $('login-error').textContent = message;
+  showProviders();
   ($('login').querySelector('input[name=username]') as HTMLInputElement).focus();
 }
+
+// showProviders offers the identity provider's sign-in when OIDC is on.
+async function showProviders(): Promise<void> {
+  const p = $('login-oidc');
+  try {
+    const got = await json<{ oidc?: { enabled: boolean; button_label?: string; login_url?: string } }>('/api/v1/auth/providers');
+    const o = got.oidc;
+    if (!o?.enabled || !o.login_url) { p.hidden = true; return; }
+    const a = document.createElement('a');
+    a.className = 'button secondary oidc';
+    a.href = o.login_url;
+    a.textContent = o.button_label || 'Sign in with your organisation';
+    p.replaceChildren(a);
+    p.hidden = false;
+  } catch {
+    p.hidden = true; // password sign-in still works
+  }
+}
+
+// Roles that may read the audit log (the API decides; this only hides the link).
+const auditRoles = ['org_admin', 'auditor', 'admin'];
 
 async function start(): Promise<void> {
   try {
@@ -67,6 +90,7 @@ async function start(): Promise<void> {
   }
   const u = ctx.user;
   $('who').textContent = `${u.display_name || u.username} · ${u.role} · ${u.org_id}`;
+  (document.querySelector('#views a[data-view=audit]') as HTMLElement).hidden = !auditRoles.includes(u.role);
   $('login').hidden = true;
   $('topbar').hidden = false;
   $('app').hidden = false;

@@ -1,8 +1,10 @@
 // The video wall: 1, 2x2, 3x3 or 4x4 live tiles, saved per user in this
 // browser. Each tile plays over WHEP with LL-HLS as the fallback and shows
 // the camera's name, its state, fullscreen and a jump to playback.
+// #/wall/<camera id> puts a camera on the wall by id (one shared with the
+// caller's organisation, which the camera list does not name, included).
 
-import { camera, type Camera } from './api';
+import { ApiError, camera, type Camera } from './api';
 import { cameraList } from './cameralist';
 import { errorText, h } from './dom';
 import { LivePlayer, type LiveStatus } from './live';
@@ -57,8 +59,9 @@ interface Tile {
   player?: LivePlayer;
 }
 
-export function mountWall(root: HTMLElement, _arg: string, ctx: Ctx): () => void {
+export function mountWall(root: HTMLElement, arg: string, ctx: Ctx): () => void {
   const userId = ctx.user.id;
+  if (arg) addToWall(userId, arg);
   const state = loadWall(userId);
   let selected = 0;
   const tiles: Tile[] = [];
@@ -145,7 +148,17 @@ export function mountWall(root: HTMLElement, _arg: string, ctx: Ctx): () => void
       h('button', { type: 'button', title: 'Remove (Del)', 'aria-label': 'Remove', onclick: (ev: Event) => { ev.stopPropagation(); setCamera(i, null); } }, '✕'));
     t.el.replaceChildren(video, bar);
     camera(id).then((c) => { name.textContent = c.name; name.title = [c.id, c.address].filter(Boolean).join(' · '); })
-      .catch((e) => { name.textContent = id; badge.textContent = errorText(e); });
+      .catch((e) => {
+        name.textContent = id;
+        badge.textContent = errorText(e);
+        // A camera that does not exist or is not the caller's to see: say so, and do not retry.
+        if (e instanceof ApiError && (e.status === 404 || e.status === 403) && t.player === player) {
+          player.stop();
+          t.player = undefined;
+          t.el.dataset.state = 'error';
+          badge.className = 'badge error';
+        }
+      });
     const show = (s: LiveStatus) => {
       t.el.dataset.state = s.state;
       badge.className = 'badge ' + s.state;
