@@ -61,7 +61,7 @@ func (s *Server) auditQuery(r *http.Request) (audit.Query, error) {
 	if err := s.gate.Check(ctx, p, argus.ActionViewAudit, argus.Resource{Kind: "audit", OrgID: p.OrgID}); err != nil {
 		return q, err
 	}
-	orgs, all, err := s.gate.VisibleOrgs(ctx, p)
+	orgs, all, err := s.gate.AuditOrgs(ctx, p)
 	if err != nil {
 		return q, err
 	}

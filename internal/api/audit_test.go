@@ -77,6 +77,8 @@ func cameras(recs []audit.Record) string {
 
 func TestAuditAPI(t *testing.T) {
 	e, l := newAuditEnv(t)
+	// The platform's own organisation's auditor: the city's oversight.
+	e.token["oversight"] = e.addUser("oversight", argus.RoleAuditor, access.SystemOrgID)
 	liveRecord(t, l, "fireviewer", "fire", "cam-f", "fire")
 	liveRecord(t, l, "viewer", "police", "cam-p", "police")
 	liveRecord(t, l, "fireviewer", "fire", "cam-p1", "precinct-1")
@@ -85,6 +87,7 @@ func TestAuditAPI(t *testing.T) {
 		for _, tc := range []struct{ user, want string }{
 			{"admin", "cam-p1,cam-p,cam-f"},
 			{"auditor", "cam-p1,cam-p"}, // police's own and below, by principal or camera
+			{"oversight", "cam-p1,cam-p,cam-f"},
 			{"orgadmin", "cam-p1,cam-p"},
 		} {
 			t.Run(tc.user, func(t *testing.T) {

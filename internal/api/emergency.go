@@ -115,7 +115,7 @@ func (s *Server) listEmergencies(w http.ResponseWriter, r *http.Request) error {
 	if err := s.gate.Check(ctx, p, argus.ActionViewAudit, argus.Resource{Kind: "emergency", OrgID: p.OrgID}); err != nil {
 		return err
 	}
-	orgs, all, err := s.gate.VisibleOrgs(ctx, p)
+	orgs, all, err := s.gate.AuditOrgs(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (s *Server) reportAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := s.gate.Check(ctx, p, argus.ActionViewAudit, argus.Resource{Kind: "audit", OrgID: p.OrgID}); err != nil {
 		return err
 	}
-	orgs, all, err := s.gate.VisibleOrgs(ctx, p)
+	orgs, all, err := s.gate.AuditOrgs(ctx, p)
 	if err != nil {
 		return err
 	}
