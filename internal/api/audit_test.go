@@ -193,3 +193,24 @@ func TestUnwritableAuditLogRefuses(t *testing.T) {
 		t.Fatal("a refused request changed the store")
 	}
 }
+
+// TestRefusedChangeIsNotRecorded: a share the store would refuse (its
+// grantee does not exist) is refused before its change record is written,
+// so the log holds no grant that never happened.
+func TestRefusedChangeIsNotRecorded(t *testing.T) {
+	e, _ := newAuditEnv(t)
+	e.addCamera("cam-1", "police", 40.7, -74)
+	r := e.call("POST", "/api/v1/shares", "orgadmin", map[string]any{
+		"owner_org_id": "police", "grantee_org_id": "no-such-org", "camera_ids": []string{"cam-1"},
+		"actions": []string{"video.live"}, "valid_until": time.Now().Add(time.Hour).Format(time.RFC3339), "purpose": "mutual aid",
+	})
+	if _, _, field, _ := r.apiError(t); r.status != http.StatusBadRequest || field != "grantee_org_id" {
+		t.Fatalf("share to a missing organisation: %d %s, want 400 on grantee_org_id", r.status, r.body)
+	}
+	recs, _ := auditItems(t, e.call("GET", "/api/v1/audit?action=share.manage", "admin", nil))
+	for _, rec := range recs {
+		if rec.Kind == audit.KindChange {
+			t.Errorf("a change was recorded for the refused share: %+v", rec)
+		}
+	}
+}

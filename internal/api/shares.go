@@ -110,6 +110,14 @@ func (s *Server) createShare(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// The grantee must exist: checked before the change is recorded, so
+	// that the audit log (and the transparency report) holds no grant that
+	// the store then refuses.
+	if _, err := s.store.Org(ctx, sh.GranteeOrgID); argus.ErrorCode(err) == argus.ENOTFOUND {
+		return argus.FieldErrorf("grantee_org_id", "no organisation %q", sh.GranteeOrgID)
+	} else if err != nil {
+		return err
+	}
 	err = s.recordChange(ctx, p, argus.ActionManageShare, shareResource(sh), changeShareGrant, change{
 		"id": sh.ID, "owner_org_id": sh.OwnerOrgID, "grantee_org_id": sh.GranteeOrgID, "actions": sh.Actions,
 		"camera_ids": len(sh.CameraIDs), "tags": len(sh.Tags), "area": sh.Area != nil,
