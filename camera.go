@@ -202,10 +202,16 @@ func (c *Camera) Redacted() *Camera {
 	return &cp
 }
 
-// CameraFilter selects cameras. Every set field must match (AND).
+// CameraFilter selects cameras. Every set field must match (AND), but for
+// OrgIDs and Shared, which together say whose cameras to keep.
 type CameraFilter struct {
-	// OrgIDs keeps cameras owned by one of these organisations; empty = any.
+	// OrgIDs keeps cameras owned by one of these organisations, or covered
+	// by one of Shared; both empty = any owner.
 	OrgIDs []string `json:"org_ids,omitempty"`
+	// Shared keeps, besides the cameras of OrgIDs, those that one of these
+	// share scopes covers (ShareScope.Covers): the cameras that shares let
+	// a caller see in the directory. With OrgIDs empty, only those.
+	Shared []ShareScope `json:"shared,omitempty"`
 	// Tags keeps cameras that carry every one of these tags.
 	Tags []string `json:"tags,omitempty"`
 	// District keeps cameras in exactly this district.
@@ -242,6 +248,13 @@ func (f *CameraFilter) Validate() error {
 	for _, t := range f.Tags {
 		if !ValidTag(t) {
 			return FieldErrorf("tag", "tag %q is not a valid tag", t)
+		}
+	}
+	for _, sc := range f.Shared {
+		if sc.Area != nil {
+			if err := sc.Area.Validate(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

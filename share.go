@@ -93,15 +93,44 @@ func (s *Share) ActiveAt(t time.Time) bool {
 // the caller compares the camera's organisation with OwnerOrgID. The
 // share's CameraIDs and Tags must be sorted, as Validate leaves them.
 func (s *Share) Covers(cameraID string, tags []string, at *GeoPoint) bool {
-	if _, found := slices.BinarySearch(s.CameraIDs, cameraID); found {
+	return covers(s.CameraIDs, s.Tags, s.Area, cameraID, tags, at)
+}
+
+func covers(ids, tags []string, area *Area, cameraID string, cameraTags []string, at *GeoPoint) bool {
+	if _, found := slices.BinarySearch(ids, cameraID); found {
 		return true
 	}
-	for _, t := range tags {
-		if _, found := slices.BinarySearch(s.Tags, t); found {
+	for _, t := range cameraTags {
+		if _, found := slices.BinarySearch(tags, t); found {
 			return true
 		}
 	}
-	return at != nil && s.Area != nil && s.Area.Contains(*at)
+	return at != nil && area != nil && area.Contains(*at)
+}
+
+// ShareScope is what a share selects, as a directory listing asks for it
+// (CameraFilter.Shared): the cameras OwnerOrgID owns that CameraIDs lists,
+// that carry one of Tags or that stand in Area. CameraIDs and Tags are
+// sorted, as Share.Validate leaves them.
+type ShareScope struct {
+	ShareID    string   `json:"share_id"`
+	OwnerOrgID string   `json:"owner_org_id"`
+	CameraIDs  []string `json:"camera_ids,omitempty"`
+	Tags       []string `json:"tags,omitempty"`
+	Area       *Area    `json:"area,omitempty"`
+}
+
+// Scope returns the cameras s selects. It shares s's slices.
+func (s *Share) Scope() ShareScope {
+	return ShareScope{ShareID: s.ID, OwnerOrgID: s.OwnerOrgID, CameraIDs: s.CameraIDs, Tags: s.Tags, Area: s.Area}
+}
+
+// Covers reports whether the scope selects c: its owner owns c, and c is
+// listed, carries one of the tags or stands in the area — the share rule
+// of the access gate, less the share's validity and actions.
+func (sc *ShareScope) Covers(c *Camera) bool {
+	p := c.Point()
+	return c.OrgID == sc.OwnerOrgID && covers(sc.CameraIDs, sc.Tags, sc.Area, c.ID, c.Tags, &p)
 }
 
 // Validate normalises the share (trims the purpose; sorts and de-duplicates

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -116,6 +117,45 @@ func (g *Gate) shareGrant(ctx context.Context, p argus.Principal, action argus.A
 		}
 	}
 	return "", nil
+}
+
+// VisibleShares returns the scopes of the shares that let p see cameras
+// of other organisations in the directory, by the gate's share rule: those
+// in effect now and granted to p's organisation or one above it. They are
+// ordered by share id. An administrator, who sees everything, gets none,
+// as does a principal whose role may not view the directory.
+func (g *Gate) VisibleShares(ctx context.Context, p argus.Principal) ([]argus.ShareScope, error) {
+	if g.shares.store == nil || p.UserID == "" || p.Role == argus.RoleAdmin || p.OrgID == "" ||
+		!roleAllows(p.Role, argus.ActionViewDirectory) {
+		return nil, nil
+	}
+	idx, err := g.currentShares(ctx)
+	if err != nil || len(idx.pairs) == 0 {
+		return nil, err
+	}
+	t, err := g.orgTree(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	now := g.now()
+	var out []argus.ShareScope
+	org := p.OrgID
+	// Walk up at most len(parent)+1 organisations, so a cycle cannot loop
+	// forever.
+	for range len(t.parent) + 1 {
+		for _, byOwner := range idx.pairs[org] {
+			for _, s := range byOwner {
+				if s.ActiveAt(now) {
+					out = append(out, s.Scope())
+				}
+			}
+		}
+		if org = t.parent[org]; org == "" {
+			break
+		}
+	}
+	slices.SortFunc(out, func(a, b argus.ShareScope) int { return strings.Compare(a.ShareID, b.ShareID) })
+	return out, nil
 }
 
 // SharesCovering returns the current shares (not revoked, not ended,

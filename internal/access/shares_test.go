@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -248,4 +249,88 @@ func TestGateShareLookupFailureDenies(t *testing.T) {
 	if err := g.Check(t.Context(), p, argus.ActionLive, res); err == nil || argus.ErrorCode(err) != argus.EINTERNAL {
 		t.Fatalf("Check with an unreadable share store = %v, want an internal error", err)
 	}
+}
+
+func TestGateVisibleShares(t *testing.T) {
+	g, db, clk, _ := shareTree(t)
+	now := clk.Now()
+	live := []argus.Action{argus.ActionLive}
+	mustShare(t, db, clk, &argus.Share{ID: "s-ids", CameraIDs: []string{"cam-2", "cam-1"}, Actions: live})
+	mustShare(t, db, clk, &argus.Share{ID: "s-area", Tags: []string{"school"}, Area: &argus.Area{BBox: []float64{10, 50, 11, 51}},
+		Actions: live, ValidUntil: now.Add(time.Hour), ValidFrom: now})
+	mustShare(t, db, clk, &argus.Share{ID: "s-home", OwnerOrgID: "resident-9", CameraIDs: []string{"cam-home"}, Actions: live})
+	mustShare(t, db, clk, &argus.Share{ID: "s-precinct", GranteeOrgID: "precinct-1", CameraIDs: []string{"cam-p"}, Actions: live})
+	mustShare(t, db, clk, &argus.Share{ID: "s-expired", CameraIDs: []string{"cam-x"}, Actions: live,
+		ValidFrom: now.Add(-48 * time.Hour), ValidUntil: now.Add(-time.Second)})
+	mustShare(t, db, clk, &argus.Share{ID: "s-future", CameraIDs: []string{"cam-f"}, Actions: live,
+		ValidFrom: now.Add(time.Second), ValidUntil: now.Add(time.Hour)})
+	mustShare(t, db, clk, &argus.Share{ID: "s-revoked", CameraIDs: []string{"cam-r"}, Actions: live})
+	if _, err := db.RevokeShare(t.Context(), "s-revoked", "fire-admin", "done"); err != nil {
+		t.Fatal(err)
+	}
+
+	scopeIDs := func(t *testing.T, p argus.Principal) []string {
+		t.Helper()
+		scopes, err := g.VisibleShares(t.Context(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, sc := range scopes {
+			out = append(out, sc.ShareID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		p    argus.Principal
+		want []string
+	}{
+		{"the grantee's viewer", argus.Principal{UserID: "u1", OrgID: "police", Role: argus.RoleViewer},
+			[]string{"s-area", "s-home", "s-ids"}},
+		{"a unit below the grantee, with its own share", argus.Principal{UserID: "u1", OrgID: "unit-7", Role: argus.RoleOperator},
+			[]string{"s-area", "s-home", "s-ids", "s-precinct"}},
+		{"an auditor of the grantee", argus.Principal{UserID: "u1", OrgID: "police", Role: argus.RoleAuditor},
+			[]string{"s-area", "s-home", "s-ids"}},
+		{"the organisation above the grantee", argus.Principal{UserID: "u1", OrgID: "city", Role: argus.RoleOrgAdmin}, []string{}},
+		{"the owner", argus.Principal{UserID: "u1", OrgID: "fire", Role: argus.RoleOrgAdmin}, []string{}},
+		{"an administrator, who sees everything anyway", argus.Principal{UserID: "u1", OrgID: "police", Role: argus.RoleAdmin}, []string{}},
+		{"a role that may not view the directory", argus.Principal{UserID: "u1", OrgID: "police", Role: "nobody"}, []string{}},
+		{"no principal", argus.Principal{OrgID: "police", Role: argus.RoleViewer}, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := scopeIDs(t, tc.p); !slices.Equal(got, tc.want) {
+				t.Fatalf("VisibleShares = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	t.Run("scopes carry what the share selects", func(t *testing.T) {
+		scopes, err := g.VisibleShares(t.Context(), argus.Principal{UserID: "u1", OrgID: "police", Role: argus.RoleViewer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		area, ids := scopes[0], scopes[2]
+		if area.OwnerOrgID != "fire" || !slices.Equal(area.Tags, []string{"school"}) || area.Area == nil ||
+			!slices.Equal(area.Area.BBox, []float64{10, 50, 11, 51}) || len(area.CameraIDs) != 0 {
+			t.Fatalf("scope of s-area = %+v", area)
+		}
+		if ids.OwnerOrgID != "fire" || !slices.Equal(ids.CameraIDs, []string{"cam-1", "cam-2"}) {
+			t.Fatalf("scope of s-ids = %+v", ids)
+		}
+	})
+	t.Run("expiry and revocation take effect at once", func(t *testing.T) {
+		viewer := argus.Principal{UserID: "u1", OrgID: "police", Role: argus.RoleViewer}
+		if _, err := db.RevokeShare(t.Context(), "s-home", "resident-admin", "moved away"); err != nil {
+			t.Fatal(err)
+		}
+		g.InvalidateShares()
+		if got, want := scopeIDs(t, viewer), []string{"s-area", "s-ids"}; !slices.Equal(got, want) {
+			t.Fatalf("after revoking s-home: %v, want %v", got, want)
+		}
+		clk.Advance(time.Hour) // s-area ends; the cache is not reloaded
+		if got, want := scopeIDs(t, viewer), []string{"s-ids"}; !slices.Equal(got, want) {
+			t.Fatalf("after s-area ended: %v, want %v", got, want)
+		}
+	})
 }

@@ -16,8 +16,16 @@ func cameraResource(c *argus.Camera) argus.Resource { return argus.CameraResourc
 // cameraList is one page of cameras; Next is the cursor of the following
 // page, empty on the last.
 type cameraList struct {
-	Items []*argus.Camera `json:"items"`
-	Next  string          `json:"next"`
+	Items []cameraItem `json:"items"`
+	Next  string       `json:"next"`
+}
+
+// cameraItem is a camera in a listing. SharedBy is the id of a share that
+// lets the caller see it, for a camera of an organisation the caller does
+// not otherwise see.
+type cameraItem struct {
+	*argus.Camera
+	SharedBy string `json:"shared_by,omitempty"`
 }
 
 // gridResponse holds the non-empty cells of a camera grid.
@@ -46,15 +54,58 @@ func (s *Server) scopeOrgs(ctx context.Context, p argus.Principal, requested []s
 	return orgs, len(orgs) == 0, nil
 }
 
-// listScope passes the gate for a directory listing and returns the
-// filter's organisations narrowed to what the caller may see.
+// listScope passes the gate for a directory listing and narrows the
+// filter to what the caller may see: the organisations it asked for (any,
+// when none) among those it sees, and the cameras of the others that the
+// shares serving it cover (f.Shared: the gate's share rule). none reports
+// that nothing can match.
 func (s *Server) listScope(r *http.Request, f *argus.CameraFilter) (none bool, err error) {
 	ctx, p := r.Context(), principal(r)
 	if err := s.gate.Check(ctx, p, argus.ActionViewDirectory, argus.Resource{Kind: "camera", OrgID: p.OrgID}); err != nil {
 		return false, err
 	}
-	f.OrgIDs, none, err = s.scopeOrgs(ctx, p, f.OrgIDs)
-	return none, err
+	visible, all, err := s.gate.VisibleOrgs(ctx, p)
+	if err != nil || all {
+		return false, err
+	}
+	requested := f.OrgIDs
+	f.OrgIDs = visible
+	if len(requested) > 0 {
+		f.OrgIDs = nil
+		for _, o := range requested {
+			if _, found := slices.BinarySearch(visible, o); found {
+				f.OrgIDs = append(f.OrgIDs, o)
+			}
+		}
+	}
+	scopes, err := s.gate.VisibleShares(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	f.Shared = nil
+	for _, sc := range scopes {
+		// A share from an organisation the caller sees adds nothing.
+		_, own := slices.BinarySearch(visible, sc.OwnerOrgID)
+		if !own && (len(requested) == 0 || slices.Contains(requested, sc.OwnerOrgID)) {
+			f.Shared = append(f.Shared, sc)
+		}
+	}
+	// Both empty would mean any organisation.
+	return len(f.OrgIDs) == 0 && len(f.Shared) == 0, nil
+}
+
+// sharedBy returns the id of the first of f.Shared that covers c when c is
+// listed through a share (not owned by one of f.OrgIDs), else "".
+func sharedBy(f *argus.CameraFilter, c *argus.Camera) string {
+	if len(f.Shared) == 0 || slices.Contains(f.OrgIDs, c.OrgID) {
+		return ""
+	}
+	for i := range f.Shared {
+		if f.Shared[i].Covers(c) {
+			return f.Shared[i].ShareID
+		}
+	}
+	return ""
 }
 
 func (s *Server) listCameras(w http.ResponseWriter, r *http.Request) error {
@@ -75,7 +126,7 @@ func (s *Server) listCameras(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := cameraList{Items: []*argus.Camera{}}
+	out := cameraList{Items: []cameraItem{}}
 	if !none {
 		page, err := s.store.FindCameras(r.Context(), argus.CameraQuery{CameraFilter: f, After: after, Limit: limit})
 		if argus.ErrorField(err) == "after" {
@@ -84,7 +135,7 @@ func (s *Server) listCameras(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, c := range page.Items {
-			out.Items = append(out.Items, c.Redacted())
+			out.Items = append(out.Items, cameraItem{Camera: c.Redacted(), SharedBy: sharedBy(&f, c)})
 		}
 		out.Next = page.Next
 	}

@@ -278,6 +278,77 @@ func BenchmarkFindCombined(b *testing.B) {
 	benchFind(b, db, qs)
 }
 
+// benchShares are the shares a precinct receives in the benchmark city:
+// the traffic department's school cameras, 200 of its cameras by id and
+// those in a triangle over a quarter of the city, and the transit
+// authority's cameras in a box.
+func benchShares(b *testing.B, db *DB) []argus.ShareScope {
+	b.Helper()
+	rows, err := db.r.Query(`SELECT id FROM cameras INDEXED BY cameras_org WHERE org_id = 'dot-traffic' AND id > 'cam-3' LIMIT 200`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return []argus.ShareScope{
+		{ShareID: "share-school", OwnerOrgID: "dot-traffic", Tags: []string{"school"}},
+		{ShareID: "share-ids", OwnerOrgID: "dot-traffic", CameraIDs: ids},
+		{ShareID: "share-area", OwnerOrgID: "dot-traffic", Area: &argus.Area{Polygon: [][]float64{
+			{cityLon - 0.1, cityLat - 0.05}, {cityLon + 0.05, cityLat - 0.05}, {cityLon - 0.1, cityLat + 0.08}}}},
+		{ShareID: "share-box", OwnerOrgID: "mta", Area: &argus.Area{BBox: []float64{cityLon, cityLat, cityLon + 0.04, cityLat + 0.03}}},
+	}
+}
+
+// BenchmarkFindShared lists for a precinct that receives benchShares: the
+// first page of everything it sees, of an area, of a tag and of a text.
+func BenchmarkFindShared(b *testing.B) {
+	db := benchDB(b)
+	shared := benchShares(b, db)
+	var qs []argus.CameraQuery
+	for i, p := range samplePoints(b, db, 300) {
+		f := argus.CameraFilter{OrgIDs: []string{fmt.Sprintf("nypd-pct-%02d", 1+i%20)}, Shared: shared}
+		switch i % 4 {
+		case 1:
+			f.BBox = window(p, 2000)
+		case 2:
+			f.Tags = []string{"ptz"}
+		case 3:
+			f.Text = ordinal(1+i%356) + " St"
+		}
+		qs = append(qs, argus.CameraQuery{CameraFilter: f})
+	}
+	benchFind(b, db, qs)
+}
+
+// BenchmarkGridShared aggregates for a precinct that receives benchShares:
+// the whole city at zoom 11 and 2 km views at zoom 15.
+func BenchmarkGridShared(b *testing.B) {
+	db := benchDB(b)
+	shared := benchShares(b, db)
+	city := &argus.BBox{MinLat: cityLat - cityHalfLat - 0.01, MinLon: cityLon - cityHalfLon - 0.01,
+		MaxLat: cityLat + cityHalfLat + 0.01, MaxLon: cityLon + cityHalfLon + 0.01}
+	var qs []argus.GridQuery
+	for i, p := range samplePoints(b, db, 100) {
+		f := argus.CameraFilter{OrgIDs: []string{fmt.Sprintf("nypd-pct-%02d", 1+i%20)}, Shared: shared, BBox: window(p, 2000)}
+		q := argus.GridQuery{CameraFilter: f, Zoom: 15}
+		if i%4 == 0 {
+			q.BBox, q.Zoom = city, 11
+		}
+		qs = append(qs, q)
+	}
+	benchGrid(b, db, qs)
+}
+
 func benchGrid(b *testing.B, db *DB, qs []argus.GridQuery) {
 	ctx := b.Context()
 	run := func(q argus.GridQuery) (int, error) {

@@ -37,6 +37,22 @@ type source struct {
 	// in id order from an index alone; its parameters are args, an id to
 	// start after and a row limit.
 	walk string
+	// dup says that drive may select a candidate more than once (and est
+	// then counts it as often).
+	dup bool
+	// leadOnTie makes the source lead when its count ties with the
+	// smallest so far (both past the gather limit, most likely): an
+	// organisation's cameras and its shares are rarely as many as a large
+	// area's.
+	leadOnTie bool
+}
+
+// distinct returns the drive, selecting each candidate once.
+func (s *source) distinct() string {
+	if s.dup {
+		return `SELECT DISTINCT rid, id FROM (` + s.drive + `)`
+	}
+	return s.drive
 }
 
 // plan is a filter turned into SQL parts and checks made in Go.
@@ -50,6 +66,7 @@ type plan struct {
 	box         *argus.BBox // bbox ∩ bounds of near
 	empty       bool        // nothing can match
 	onlyBox     bool        // the filter is a bbox and nothing else
+	shared      *shareCheck // set when share scopes need a check in Go
 }
 
 func (db *DB) plan(ctx context.Context, tx *sql.Tx, f *argus.CameraFilter) (*plan, error) {
@@ -99,11 +116,15 @@ func (db *DB) plan(ctx context.Context, tx *sql.Tx, f *argus.CameraFilter) (*pla
 			walk: `SELECT rid, camera_id AS oid FROM camera_tags WHERE tag = ? AND camera_id > ? ORDER BY camera_id LIMIT ?`,
 		})
 	}
-	if len(f.OrgIDs) > 0 {
+	if len(f.Shared) > 0 {
+		var s source
+		s, p.shared = sharedSource(f.OrgIDs, f.Shared)
+		p.sources = append(p.sources, s)
+	} else if len(f.OrgIDs) > 0 {
 		orgs := slices.Clone(f.OrgIDs)
 		slices.Sort(orgs)
 		orgs = slices.Compact(orgs)
-		in := `IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(orgs)), ", ") + `)`
+		in := inList(len(orgs))
 		s := source{
 			drive: `SELECT rid, id FROM cameras INDEXED BY cameras_org WHERE org_id ` + in, args: anys(orgs), est: -1,
 			pred: `c.org_id ` + in, predArgs: anys(orgs),
@@ -172,7 +193,7 @@ func (p *plan) estimate(ctx context.Context, tx *sql.Tx) (int, error) {
 				}
 				s.sure = true
 			}
-			if best < 0 || s.est < p.sources[best].est {
+			if best < 0 || s.est < p.sources[best].est || (s.leadOnTie && s.est == p.sources[best].est) {
 				best = i
 			}
 		}
@@ -206,30 +227,59 @@ func (p *plan) where(lead int) ([]string, []any) {
 	return where, args
 }
 
-// inGo makes the checks done in Go on one camera.
-func (p *plan) inGo(lat, lon float64, id, name, address string) bool {
-	if p.near != nil && p.near.Center.DistanceM(argus.GeoPoint{Lat: lat, Lon: lon}) > p.near.RadiusM {
-		return false
-	}
-	return p.needle == "" || containsText(p.needle, id, name, address)
+// row is a camera as the checks in Go read it: the columns of cols().
+type row struct {
+	rid               int64
+	id, name, address string
+	lat, lon          float64
+	org, tags         string // read only for a share check
 }
 
-// scan runs SQL selecting c.rid, c.id, c.lat, c.lon, c.name, c.address and
-// calls fn for each row that passes the checks in Go, until fn returns false.
+const scanCols = `c.rid, c.id, c.lat, c.lon, c.name, c.address`
+
+// cols returns the columns the checks in Go read, for dest.
+func (p *plan) cols() string {
+	if p.shared != nil {
+		return scanCols + `, c.org_id, c.tags`
+	}
+	return scanCols
+}
+
+// dest returns where to scan the columns of cols into r.
+func (p *plan) dest(r *row) []any {
+	d := []any{&r.rid, &r.id, &r.lat, &r.lon, &r.name, &r.address}
+	if p.shared != nil {
+		d = append(d, &r.org, &r.tags)
+	}
+	return d
+}
+
+// inGo makes the checks done in Go on one camera.
+func (p *plan) inGo(r *row) bool {
+	if p.near != nil && p.near.Center.DistanceM(argus.GeoPoint{Lat: r.lat, Lon: r.lon}) > p.near.RadiusM {
+		return false
+	}
+	if p.needle != "" && !containsText(p.needle, r.id, r.name, r.address) {
+		return false
+	}
+	return p.shared == nil || p.shared.keeps(r)
+}
+
+// scan runs SQL selecting cols() and calls fn for each row that passes the
+// checks in Go, until fn returns false.
 func (p *plan) scan(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(rid int64, id string, lat, lon float64) bool) error {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("query cameras: %w", err)
 	}
 	defer rows.Close()
-	var rid int64
-	var id, name, address string
-	var lat, lon float64
+	var r row
+	dest := p.dest(&r)
 	for rows.Next() {
-		if err := rows.Scan(&rid, &id, &lat, &lon, &name, &address); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("query cameras: %w", err)
 		}
-		if p.inGo(lat, lon, id, name, address) && !fn(rid, id, lat, lon) {
+		if p.inGo(&r) && !fn(r.rid, r.id, r.lat, r.lon) {
 			break
 		}
 	}
@@ -238,8 +288,6 @@ func (p *plan) scan(ctx context.Context, tx *sql.Tx, q string, args []any, fn fu
 	}
 	return nil
 }
-
-const scanCols = `c.rid, c.id, c.lat, c.lon, c.name, c.address`
 
 // each calls fn for every match, in no particular order, reading the
 // candidates of the smallest source (or every camera) until fn returns false.
@@ -254,10 +302,10 @@ func (p *plan) each(ctx context.Context, tx *sql.Tx, fn func(rid int64, id strin
 	from := `cameras c`
 	where, args := p.where(lead)
 	if lead >= 0 {
-		from = `(` + p.sources[lead].drive + `) d CROSS JOIN cameras c ON c.rid = d.rid`
+		from = `(` + p.sources[lead].distinct() + `) d CROSS JOIN cameras c ON c.rid = d.rid`
 		args = append(slices.Clone(p.sources[lead].args), args...)
 	}
-	q := `SELECT ` + scanCols + ` FROM ` + from
+	q := `SELECT ` + p.cols() + ` FROM ` + from
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -280,12 +328,15 @@ func (p *plan) walk(ctx context.Context, tx *sql.Tx, lead int, after string, bud
 	if where, args := p.where(lead); len(where) > 0 {
 		ok, okArgs = strings.Join(where, " AND "), args
 	}
-	q := `SELECT ` + scanCols + `, ` + ok + ` FROM (` + inner + `) w CROSS JOIN cameras c ON c.rid = w.rid ORDER BY w.oid`
+	q := `SELECT ` + p.cols() + `, ` + ok + ` FROM (` + inner + `) w CROSS JOIN cameras c ON c.rid = w.rid ORDER BY w.oid`
 	walked, done := 0, false
 	window := 256
 	if budget > 0 {
 		window = max(8, min(window, budget/4))
 	}
+	var r row
+	var match bool
+	dest := append(p.dest(&r), &match)
 	for ; !done; window = min(2*window, 8192) {
 		args := append(slices.Concat(okArgs, innerArgs), after, window)
 		rows, err := tx.QueryContext(ctx, q, args...)
@@ -294,17 +345,13 @@ func (p *plan) walk(ctx context.Context, tx *sql.Tx, lead int, after string, bud
 		}
 		n := 0
 		for rows.Next() {
-			var rid int64
-			var id, name, address string
-			var lat, lon float64
-			var match bool
-			if err := rows.Scan(&rid, &id, &lat, &lon, &name, &address, &match); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
 				return false, fmt.Errorf("walk cameras: %w", err)
 			}
 			n++
-			after = id
-			if match && p.inGo(lat, lon, id, name, address) && !fn(rid, id, lat, lon) {
+			after = r.id
+			if match && p.inGo(&r) && !fn(r.rid, r.id, r.lat, r.lon) {
 				done = true
 				break
 			}
@@ -340,11 +387,12 @@ func (p *plan) gather(ctx context.Context, tx *sql.Tx, lead int, after string, w
 	if s.isText {
 		needle = "" // checked by the drive
 	}
-	pure := len(where) == 0 && p.near == nil && needle == ""
+	pure := len(where) == 0 && p.near == nil && needle == "" && p.shared == nil
 	q, args := `SELECT d.rid, d.id FROM (`+s.drive+`) d WHERE d.id > ?`, append(slices.Clone(s.args), after)
 	if pure && s.sure && s.est >= 0 && (limit < 0 || s.est <= limit) {
 		// Known to be small and needing no checks: SQLite keeps the first
 		// want in a bounded sort and only those cross into Go.
+		q := `SELECT d.rid, d.id FROM (` + s.distinct() + `) d WHERE d.id > ?`
 		rows, err := tx.QueryContext(ctx, q+` ORDER BY d.id LIMIT ?`, append(args, want)...)
 		if err != nil {
 			return nil, false, fmt.Errorf("gather cameras: %w", err)
@@ -387,6 +435,9 @@ func (p *plan) gather(ctx context.Context, tx *sql.Tx, lead int, after string, w
 		return nil, false, nil
 	}
 	slices.SortFunc(cands, func(a, b candidate) int { return strings.Compare(a.id, b.id) })
+	if s.dup {
+		cands = slices.CompactFunc(cands, func(a, b candidate) bool { return a.rid == b.rid })
+	}
 	if pure {
 		for _, c := range cands[:min(want, len(cands))] {
 			rids = append(rids, c.rid)
@@ -395,7 +446,7 @@ func (p *plan) gather(ctx context.Context, tx *sql.Tx, lead int, after string, w
 	}
 	// Check the candidates in id order, a chunk at a time, until enough
 	// match; each chunk is sized from the share that matched so far.
-	check := `SELECT ` + scanCols + ` FROM cameras c WHERE c.rid IN (SELECT value FROM json_each(?))`
+	check := `SELECT ` + p.cols() + ` FROM cameras c WHERE c.rid IN (SELECT value FROM json_each(?))`
 	if len(where) > 0 {
 		check += ` AND ` + strings.Join(where, " AND ")
 	}
@@ -569,10 +620,10 @@ func (db *DB) CountCameras(ctx context.Context, f argus.CameraFilter) (int, erro
 		for _, s := range cells {
 			n += int(s.n)
 		}
-	case len(p.sources) == 1 && len(p.preds) == 0 && p.near == nil && (p.needle == "" || p.sources[0].isText):
+	case len(p.sources) == 1 && len(p.preds) == 0 && p.near == nil && p.shared == nil && (p.needle == "" || p.sources[0].isText):
 		// One source that checks itself: count its index entries.
 		s := p.sources[0]
-		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+s.drive+`)`, s.args...).Scan(&n)
+		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM (`+s.distinct()+`)`, s.args...).Scan(&n)
 	default:
 		err = p.each(ctx, tx, func(int64, string, float64, float64) bool { n++; return true })
 	}

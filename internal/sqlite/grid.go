@@ -17,7 +17,7 @@ import (
 // degrees. A query that filters by area alone, at zoom 16 or less, reads the
 // camera_cells pyramid (see boxCells). Other filters are aggregated in SQL
 // from cameras.cell (groupCells), or in Go when a check is made in Go (a
-// radius or text) or the zoom is finer than 16.
+// radius, text or a shared polygon) or the zoom is finer than 16.
 func (db *DB) CameraGrid(ctx context.Context, q argus.GridQuery) ([]argus.GridCell, error) {
 	if q.BBox == nil {
 		return nil, argus.FieldErrorf("bbox", "a bounding box is required")
@@ -43,7 +43,7 @@ func (db *DB) CameraGrid(ctx context.Context, q argus.GridQuery) ([]argus.GridCe
 		if cells, err = boxCells(ctx, tx, *p.box, q.Zoom); err != nil {
 			return nil, err
 		}
-	} else if p.near == nil && p.needle == "" && q.Zoom <= maxCellZoom {
+	} else if p.near == nil && p.needle == "" && p.shared == nil && q.Zoom <= maxCellZoom {
 		if cells, err = p.groupCells(ctx, tx, q.Zoom); err != nil {
 			return nil, err
 		}
@@ -78,7 +78,7 @@ func (p *plan) groupCells(ctx context.Context, tx *sql.Tx, z int) (map[[2]int64]
 	from, args := `cameras c`, []any{shift, shift}
 	where, wargs := p.where(lead)
 	if lead >= 0 {
-		from = `(` + p.sources[lead].drive + `) d CROSS JOIN cameras c ON c.rid = d.rid`
+		from = `(` + p.sources[lead].distinct() + `) d CROSS JOIN cameras c ON c.rid = d.rid`
 		args = append(args, p.sources[lead].args...)
 	}
 	q := `SELECT (c.cell >> 20) >> ?, (c.cell & 1048575) >> ?, count(*), sum(c.lat), sum(c.lon), sum(c.rid) FROM ` + from

@@ -75,8 +75,9 @@ func city(r *rand.Rand, n int, orgs []string) []*argus.Camera {
 // matches is the reference semantics of CameraFilter.
 func matches(c *argus.Camera, f argus.CameraFilter) bool {
 	p := c.Point()
+	shared := slices.ContainsFunc(f.Shared, func(sc argus.ShareScope) bool { return sc.Covers(c) })
 	switch {
-	case len(f.OrgIDs) > 0 && !slices.Contains(f.OrgIDs, c.OrgID),
+	case (len(f.OrgIDs) > 0 || len(f.Shared) > 0) && !slices.Contains(f.OrgIDs, c.OrgID) && !shared,
 		f.District != "" && c.District != f.District,
 		f.Recording != nil && c.Recording != *f.Recording,
 		f.BBox != nil && !f.BBox.Contains(p),
@@ -146,6 +147,27 @@ func filterCases(cams []*argus.Camera) []struct {
 	circle := func(lat, lon, m float64) *argus.Circle {
 		return &argus.Circle{Center: argus.GeoPoint{Lat: lat, Lon: lon}, RadiusM: m}
 	}
+	// ownedBy returns the ids of every k-th camera of org, sorted.
+	ownedBy := func(org string, k int) []string {
+		var out []string
+		for i, c := range cams {
+			if c.OrgID == org && i%k == 0 {
+				out = append(out, c.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	scope := func(id, owner string, ids, tags []string, area *argus.Area) argus.ShareScope {
+		return argus.ShareScope{ShareID: id, OwnerOrgID: owner, CameraIDs: ids, Tags: tags, Area: area}
+	}
+	// A concave polygon (a chevron) over the centre, and a box.
+	chevron := &argus.Area{Polygon: [][]float64{{2.32, 48.83}, {2.35, 48.85}, {2.38, 48.83}, {2.38, 48.87}, {2.35, 48.88}, {2.32, 48.87}}}
+	eastBox := &argus.Area{BBox: []float64{2.36, 48.84, 2.42, 48.86}}
+	both := &argus.Area{BBox: []float64{2.30, 48.845, 2.40, 48.9}, Polygon: chevron.Polygon}
+	// Ids listed under an owner that does not own them select nothing.
+	mixed := slices.Concat(ownedBy("traffic", 5), ownedBy("city", 9))
+	slices.Sort(mixed)
 	return []struct {
 		name string
 		f    argus.CameraFilter
@@ -185,6 +207,27 @@ func filterCases(cams []*argus.Camera) []struct {
 		{"tag org district", argus.CameraFilter{Tags: []string{"transit"}, OrgIDs: []string{"pd", "traffic"}, District: "centre"}},
 		{"everything at once", argus.CameraFilter{BBox: box(48.85, 2.35, 0.05, 0.08), Near: circle(48.85, 2.35, 4000),
 			Text: "ave", Tags: []string{"traffic"}, OrgIDs: []string{"pd", "traffic", "city"}, District: "centre", Recording: &yes}},
+		{"shared ids", argus.CameraFilter{OrgIDs: []string{"pd"}, Shared: []argus.ShareScope{scope("s1", "traffic", mixed, nil, nil)}}},
+		{"shared tag", argus.CameraFilter{OrgIDs: []string{"pd"}, Shared: []argus.ShareScope{scope("s1", "traffic", nil, []string{"school"}, nil)}}},
+		{"shared only", argus.CameraFilter{Shared: []argus.ShareScope{
+			scope("s1", "city", nil, []string{"indoor", "park"}, nil), scope("s2", "private", ownedBy("private", 4), nil, nil)}}},
+		{"shared box", argus.CameraFilter{OrgIDs: []string{"private"}, Shared: []argus.ShareScope{scope("s1", "city", nil, nil, eastBox)}}},
+		{"shared polygon", argus.CameraFilter{OrgIDs: []string{"pd"}, Shared: []argus.ShareScope{scope("s1", "traffic", nil, nil, chevron)}}},
+		{"shared polygon and box, and a tag", argus.CameraFilter{OrgIDs: []string{"pd"}, Shared: []argus.ShareScope{
+			scope("s1", "city", nil, nil, both), scope("s2", "city", nil, []string{"transit"}, nil)}}},
+		{"shared overlapping", argus.CameraFilter{OrgIDs: []string{"city"}, Shared: []argus.ShareScope{
+			scope("s1", "traffic", ownedBy("traffic", 2), []string{"traffic"}, eastBox),
+			scope("s2", "traffic", ownedBy("traffic", 3), []string{"ptz", "traffic"}, chevron)}}},
+		{"shared everything", argus.CameraFilter{OrgIDs: []string{"pd"}, Shared: []argus.ShareScope{
+			scope("s1", "traffic", ownedBy("traffic", 2), []string{"school"}, chevron), scope("s2", "city", nil, nil, eastBox),
+			scope("s3", "private", ownedBy("private", 3), []string{"park"}, nil)}}},
+		{"shared nothing owned", argus.CameraFilter{Shared: []argus.ShareScope{scope("s1", "private", ownedBy("pd", 1), nil, nil)}}},
+		{"shared polygon bbox tag recording", argus.CameraFilter{BBox: box(48.85, 2.35, 0.02, 0.03), Tags: []string{"traffic"}, Recording: &yes,
+			OrgIDs: []string{"private"}, Shared: []argus.ShareScope{scope("s1", "traffic", nil, nil, chevron), scope("s2", "pd", mixed, nil, nil)}}},
+		{"shared text near", argus.CameraFilter{Text: "ave", Near: circle(48.85, 2.35, 3000),
+			Shared: []argus.ShareScope{scope("s1", "traffic", nil, []string{"ptz"}, both), scope("s2", "city", nil, nil, chevron)}}},
+		{"shared district org", argus.CameraFilter{District: "centre", OrgIDs: []string{"private", "pd"},
+			Shared: []argus.ShareScope{scope("s1", "city", ownedBy("city", 2), nil, nil)}}},
 	}
 }
 
@@ -276,7 +319,8 @@ func checkDirectory(t *testing.T, s argus.Store, cams []*argus.Camera) {
 			if g.BBox == nil {
 				g.BBox = &argus.BBox{MinLat: 48, MinLon: 2, MaxLat: 49.5, MaxLon: 3}
 			}
-			if g.Near == nil && g.Text == "" && len(g.Tags) == 0 && len(g.OrgIDs) == 0 && g.District == "" && g.Recording == nil {
+			if g.Near == nil && g.Text == "" && len(g.Tags) == 0 && len(g.OrgIDs) == 0 && len(g.Shared) == 0 &&
+				g.District == "" && g.Recording == nil {
 				zooms = []int{4, 11, 16, 18}
 			}
 			for _, zoom := range zooms {
