@@ -21,12 +21,8 @@ const shots = process.env.ARGUS_SCREENSHOTS ? join(root, 'docs', 'screenshots') 
  */
 export async function startDemo() {
   const dataDir = mkdtempSync(join(tmpdir(), 'argus-e2e-'));
-  const bin = process.env.ARGUS_BIN || join(dataDir, 'argus');
-  if (!process.env.ARGUS_BIN) execFileSync('go', ['build', '-o', bin, './cmd/argus'], { cwd: root, stdio: 'inherit' });
-  // argus refuses ARGUS_* variables that are not settings: keep the tests' own out.
-  const env = { ...process.env, ARGUS_LIVE_WEBRTC_UDP_PORT: '0' };
-  delete env.ARGUS_SCREENSHOTS;
-  delete env.ARGUS_BIN;
+  const bin = buildArgus(dataDir);
+  const env = { ...argusEnv(), ARGUS_LIVE_WEBRTC_UDP_PORT: '0' };
   const demo = spawn(bin, ['demo', '--data', join(dataDir, 'data'), '--listen', '127.0.0.1:0', '--sim-listen', '127.0.0.1:0', '--rtsp-listen', '127.0.0.1:0', '--cameras', '4', '--log-level', 'warn'],
     { stdio: ['ignore', 'pipe', 'inherit'], env });
   let out = '';
@@ -44,10 +40,7 @@ export async function startDemo() {
     });
     demo.on('exit', (code) => reject(new Error('argus demo exited with ' + code + ':\n' + out)));
   });
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-  });
+  const browser = await launchBrowser();
   if (shots) mkdirSync(shots, { recursive: true });
   return {
     base, passwords, browser,
@@ -58,6 +51,31 @@ export async function startDemo() {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+// buildArgus builds argus into dir and returns its path, or returns
+// ARGUS_BIN when that names a binary.
+export function buildArgus(dir) {
+  if (process.env.ARGUS_BIN) return process.env.ARGUS_BIN;
+  const bin = join(dir, 'argus');
+  execFileSync('go', ['build', '-o', bin, './cmd/argus'], { cwd: root, stdio: 'inherit' });
+  return bin;
+}
+
+// argusEnv is the environment for an argus child: argus refuses ARGUS_*
+// variables that are not settings, so the tests' own are left out.
+export function argusEnv() {
+  const env = { ...process.env };
+  for (const k of ['ARGUS_SCREENSHOTS', 'ARGUS_BIN', 'ARGUS_MAP_CAMERAS']) delete env[k];
+  return env;
+}
+
+// launchBrowser starts headless Chromium (CHROMIUM, else Debian's).
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+  });
 }
 
 // newPage opens a fresh context (its own cookies and localStorage) at

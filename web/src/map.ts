@@ -19,6 +19,8 @@ const maxPoints = 1000;
 // Health is asked per camera only when the view holds this few (the list
 // has no state; one request per camera does not scale).
 const maxHealth = 48;
+// How long the grid's answers are reused (ms): the counts may lag this much.
+const gridTTL = 30000;
 
 export const stateColours: Record<string, string> = {
   online: '#3ccf7a',
@@ -39,7 +41,6 @@ function style(tiles: string): maplibregl.StyleSpecification {
   const s: maplibregl.StyleSpecification = {
     version: 8,
     sources: {
-      cells: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
       cams: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
     },
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#1c2430' } }],
@@ -49,17 +50,6 @@ function style(tiles: string): maplibregl.StyleSpecification {
     s.layers.push({ id: 'tiles', type: 'raster', source: 'tiles' });
   }
   s.layers.push(
-    {
-      id: 'cells', type: 'circle', source: 'cells',
-      paint: {
-        'circle-color': '#3d7bd9', 'circle-opacity': 0.8, 'circle-stroke-color': '#cfe0ff', 'circle-stroke-width': 1,
-        'circle-radius': ['interpolate', ['linear'], ['ln', ['get', 'count']], 0, 8, 4, 14, 12, 26],
-      },
-    },
-    {
-      id: 'cell-counts', type: 'symbol', source: 'cells',
-      layout: { 'icon-image': ['concat', 'count-', ['get', 'label']], 'icon-allow-overlap': true, 'icon-ignore-placement': true },
-    },
     {
       id: 'cams', type: 'circle', source: 'cams',
       paint: {
@@ -77,22 +67,58 @@ function countLabel(n: number): string {
   return n < 1000 ? String(n) : n < 1e6 ? (n / 1000).toFixed(n < 10000 ? 1 : 0).replace(/\.0$/, '') + 'k' : (n / 1e6).toFixed(1) + 'M';
 }
 
-// countImage draws a cluster's count as an image: a style without glyphs
-// (no font server offline) cannot draw text, but it can draw icons.
-function countImage(label: string): ImageData {
-  const dpr = 2;
-  const w = (label.length * 8 + 6) * dpr;
-  const hgt = 16 * dpr;
-  const c = document.createElement('canvas');
-  c.width = w;
-  c.height = hgt;
-  const g = c.getContext('2d')!;
-  g.font = `bold ${12 * dpr}px system-ui, sans-serif`;
-  g.fillStyle = '#fff';
-  g.textAlign = 'center';
-  g.textBaseline = 'middle';
-  g.fillText(label, w / 2, hgt / 2 + dpr);
-  return g.getImageData(0, 0, w, hgt);
+// radius is a cluster's radius in pixels: it grows with the log of its count.
+const radius = (count: number) => Math.min(26, 8 + 1.5 * Math.log(Math.max(count, 1)));
+
+// clusterLayer draws the grid's cells, a circle with its count each, on a 2D
+// canvas over the map, again at each frame the map renders, and returns the
+// functions that set them and find the one under a point. A style without
+// glyphs (no font server offline) cannot draw text; and drawn by maplibre (a
+// GeoJSON source, a circle layer and a symbol layer of count icons) each new
+// view cost a re-tiling in its worker, a fade and a second frame of placement:
+// 200–900 ms per move in a software-rendered browser (docs/benchmarks.md,
+// "Map at city scale").
+function clusterLayer(map: maplibregl.Map): { set: (cells: GridCell[]) => void; at: (p: maplibregl.Point) => GridCell | undefined } {
+  const canvas = h('canvas', { class: 'map-clusters' }) as HTMLCanvasElement;
+  Object.assign(canvas.style, { position: 'absolute', left: '0', top: '0', pointerEvents: 'none' });
+  map.getCanvasContainer().append(canvas);
+  let shown: GridCell[] = [];
+  map.on('render', () => {
+    const dpr = window.devicePixelRatio || 1;
+    const { clientWidth: w, clientHeight: ht } = map.getCanvas();
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(ht * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(ht * dpr);
+      canvas.style.width = w + 'px';
+      canvas.style.height = ht + 'px';
+    }
+    const g = canvas.getContext('2d')!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, ht);
+    g.font = 'bold 12px system-ui, sans-serif';
+    g.textAlign = 'center';
+    g.textBaseline = 'middle';
+    g.lineWidth = 1;
+    g.strokeStyle = '#cfe0ff';
+    for (const c of shown) {
+      const p = map.project([c.lon, c.lat]);
+      const r = radius(c.count);
+      if (p.x < -r || p.y < -r || p.x > w + r || p.y > ht + r) continue;
+      g.beginPath();
+      g.arc(p.x, p.y, r, 0, 2 * Math.PI);
+      g.fillStyle = 'rgba(61, 123, 217, 0.8)';
+      g.fill();
+      g.stroke();
+      g.fillStyle = '#fff';
+      g.fillText(countLabel(c.count), p.x, p.y + 1);
+    }
+  });
+  return {
+    set(cells) { shown = cells; map.triggerRepaint(); },
+    at(pt) {
+      return shown.find((c) => map.project([c.lon, c.lat]).dist(pt) <= radius(c.count));
+    },
+  };
 }
 
 export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void {
@@ -109,25 +135,35 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
   root.append(list, h('section', { class: 'map-pane' }, container, legend));
 
   const map = new maplibregl.Map({
-    container, style: style(tileURL()), center: [0, 20], zoom: 1, attributionControl: false, maxPitch: 0, dragRotate: false,
+    container, style: style(tileURL()), center: [0, 20], zoom: 1, attributionControl: false, maxPitch: 0, dragRotate: false, fadeDuration: 0,
   });
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
-  map.setMissingStyleImageResolver((id) => {
-    try {
-      if (id.startsWith('count-') && !map.hasImage(id)) map.addImage(id, countImage(id.slice(6)), { pixelRatio: 2 });
-    } catch (e) {
-      console.warn('map: cannot draw', id, e);
-    }
-  });
+  const clusters = clusterLayer(map);
 
   let points: Camera[] = [];
   const states = new Map<string, string>();
   let selected = '';
   let seq = 0;
-  let timer = 0;
   let destroyed = false;
+  // When the last move ended (performance.now()): each view's time to draw
+  // is measured from it (below, and e2e/map-scale.test.js).
+  let movedAt = 0;
+
+  // drawn waits for the map to be idle with view n's data, then records the
+  // time since the move as a performance measure 'argus.map.view' (detail:
+  // the grid request's share) and sets data-drawn to n.
+  function drawn(n: number, moved: number, requested: number, answered: number) {
+    map.once('idle', () => {
+      if (n !== seq || destroyed) return;
+      performance.measure('argus.map.view', {
+        start: moved, end: performance.now(),
+        detail: { mode: container.dataset.mode, request: answered - requested, wait: requested - moved },
+      });
+      container.dataset.drawn = String(n);
+    });
+  }
 
   function setPoints() {
     const features = points.map((c) => ({
@@ -139,40 +175,55 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
     container.dataset.cameras = String(points.length);
   }
 
+  // The grid's answers by zoom, each for a box three times the view's width
+  // and height: a pan within it (and, prefetched, a zoom in or out by one)
+  // draws without waiting for the server. Kept for gridTTL.
+  const grids = new Map<number, { box: number[]; cells: GridCell[]; at: number }>();
+  const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+  function gridCells(zoom: number, view: number[]): Promise<GridCell[]> {
+    const c = grids.get(zoom);
+    if (c && performance.now() - c.at < gridTTL && c.box[0] <= view[0] && c.box[1] <= view[1] && c.box[2] >= view[2] && c.box[3] >= view[3]) {
+      return Promise.resolve(c.cells);
+    }
+    const w = view[2] - view[0];
+    const ht = view[3] - view[1];
+    const box = [clamp(view[0] - w, -180, 180), clamp(view[1] - ht, -85, 85), clamp(view[2] + w, -180, 180), clamp(view[3] + ht, -85, 85)];
+    return json<{ cells: GridCell[] }>('/api/v1/cameras/grid?' + qs({ bbox: box.map((v) => v.toFixed(6)).join(','), zoom }))
+      .then((g) => { grids.set(zoom, { box, cells: g.cells, at: performance.now() }); return g.cells; });
+  }
+
   async function update() {
     const n = ++seq;
     const b = map.getBounds();
-    const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
-    const bbox = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -85, 85), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -85, 85)]
-      .map((v) => v.toFixed(6)).join(',');
+    const view = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -85, 85), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -85, 85)];
+    const bbox = view.map((v) => v.toFixed(6)).join(',');
     const zoom = clamp(Math.round(map.getZoom()), 0, 22);
+    const moved = movedAt;
+    const requested = performance.now();
     try {
-      const grid = await json<{ cells: GridCell[] }>('/api/v1/cameras/grid?' + qs({ bbox, zoom }));
+      const all = await gridCells(zoom, view);
       if (n !== seq || destroyed) return;
-      const total = grid.cells.reduce((s, c) => s + c.count, 0);
-      const cells = map.getSource('cells') as maplibregl.GeoJSONSource;
+      const answered = performance.now();
+      const inView = all.filter((c) => c.lon >= view[0] && c.lon <= view[2] && c.lat >= view[1] && c.lat <= view[3]);
+      const total = inView.reduce((s, c) => s + c.count, 0);
       if (total > maxPoints) {
         container.dataset.mode = 'clusters';
-        points = [];
-        setPoints();
-        cells.setData({
-          type: 'FeatureCollection',
-          features: grid.cells.map((c) => ({
-            type: 'Feature' as const,
-            geometry: { type: 'Point' as const, coordinates: [c.lon, c.lat] },
-            properties: { count: c.count, label: countLabel(c.count), camera_id: c.camera_id ?? '' },
-          })),
-        });
-        info.textContent = `${total.toLocaleString()} cameras in view, in ${grid.cells.length.toLocaleString()} clusters. Zoom in to see each camera.`;
+        if (points.length) { points = []; setPoints(); }
+        clusters.set(inView);
+        info.textContent = `${total.toLocaleString()} cameras in view, in ${inView.length.toLocaleString()} clusters. Zoom in to see each camera.`;
+        drawn(n, moved, requested, answered);
+        // The next zoom in and out, so that they too draw at once.
+        for (const z of [zoom + 1, zoom - 1]) if (z >= 0 && z <= 22) gridCells(z, view).catch(() => { /* asked again when needed */ });
         return;
       }
       const page = await json<Page<Camera>>('/api/v1/cameras?' + qs({ bbox, limit: maxPoints }));
       if (n !== seq || destroyed) return;
       container.dataset.mode = 'points';
-      cells.setData({ type: 'FeatureCollection', features: [] });
+      clusters.set([]);
       remember(page.items);
       points = page.items;
       setPoints();
+      drawn(n, moved, requested, performance.now());
       info.textContent = `${points.length} camera${points.length === 1 ? '' : 's'} in view.`;
       if (points.length <= maxHealth) {
         await Promise.all(points.filter((c) => !states.has(c.id)).map(async (c) => {
@@ -187,7 +238,6 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
       if (n === seq) info.textContent = errorText(e);
     }
   }
-  const schedule = () => { clearTimeout(timer); timer = window.setTimeout(update, 120); };
 
   // Start on the cameras: the grid at a low zoom gives where they are.
   async function fit() {
@@ -201,7 +251,7 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
     } catch (e) {
       info.textContent = errorText(e);
     }
-    schedule();
+    update();
   }
 
   async function select(id: string) {
@@ -236,18 +286,20 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
     const f = e.features?.[0];
     if (f) select(String(f.properties.id));
   });
-  map.on('click', 'cells', (e) => {
-    const f = e.features?.[0];
-    if (!f) return;
-    if (f.properties.camera_id) select(String(f.properties.camera_id));
-    const [lon, lat] = (f.geometry as { coordinates: number[] }).coordinates;
-    map.easeTo({ center: [lon, lat], zoom: map.getZoom() + 2 });
+  map.on('click', (e) => {
+    const c = clusters.at(e.point);
+    if (!c) return;
+    if (c.camera_id) select(c.camera_id);
+    map.easeTo({ center: [c.lon, c.lat], zoom: map.getZoom() + 2 });
   });
-  for (const layer of ['cams', 'cells']) {
-    map.on('mouseenter', layer, () => { map.getCanvas().style.cursor = 'pointer'; });
-    map.on('mouseleave', layer, () => { map.getCanvas().style.cursor = ''; });
-  }
-  map.on('moveend', schedule);
+  map.on('mouseenter', 'cams', () => { map.getCanvas().style.cursor = 'pointer'; });
+  map.on('mouseleave', 'cams', () => { map.getCanvas().style.cursor = ''; });
+  map.on('mousemove', (e) => {
+    if (container.dataset.mode === 'clusters') map.getCanvas().style.cursor = clusters.at(e.point) ? 'pointer' : '';
+  });
+  // A move ends once per gesture: its view is asked for at once (an older
+  // view's answer that comes later is dropped by seq).
+  map.on('moveend', () => { movedAt = performance.now(); update(); });
   map.on('load', fit);
   map.on('idle', () => {
     container.dataset.rendered = String(map.queryRenderedFeatures({ layers: ['cams'] }).length);
@@ -262,7 +314,6 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
 
   return () => {
     destroyed = true;
-    clearTimeout(timer);
     map.remove();
   };
 }
