@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bufio"
+	"bytes"
 	"testing"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
@@ -23,6 +25,14 @@ func (discardSink) SetOffline(error)    {}
 // plus ingest's checks, timestamps and accounting. gortsplib's own socket
 // reading and RTP header parsing are not included.
 func BenchmarkVideoPath(b *testing.B) {
+	b.Run("gortsplib", func(b *testing.B) { benchVideoPath(b, false) })
+	b.Run("tcp", func(b *testing.B) { benchVideoPath(b, true) })
+}
+
+// benchVideoPath is BenchmarkVideoPath on gortsplib's depacketiser or, with
+// tcp, on the TCP path: the play loop reading interleaved packets from a
+// buffer, RTP parsing and argus's own depacketiser.
+func benchVideoPath(b *testing.B, tcp bool) {
 	cl, _ := clips.Lookup("720p-gop2")
 	annexB, err := cl.AnnexB()
 	if err != nil {
@@ -78,6 +88,10 @@ func BenchmarkVideoPath(b *testing.B) {
 	}
 	bytesPerFrame /= len(frames)
 
+	if tcp {
+		benchTCP(b, pkts, sps, pps, bytesPerFrame)
+		return
+	}
 	s := fuzzSession(b, hub.CodecH264, nil, sps, pps, discardSink{})
 	var ts uint32
 	b.SetBytes(int64(bytesPerFrame))
@@ -95,4 +109,48 @@ func BenchmarkVideoPath(b *testing.B) {
 		b.Fatal("no unit came out")
 	}
 	b.ReportMetric(float64(pktsPerFrame)/float64(len(frames)), "pkts/frame")
+}
+
+// benchTCP runs the frames' packets, laid out as an interleaved RTSP
+// stream, through rtspConn.read and the session's TCP path.
+func benchTCP(b *testing.B, pkts [][]*rtp.Packet, sps, pps []byte, bytesPerFrame int) {
+	var stream []byte
+	var ts uint32
+	var seq uint16
+	for _, ps := range pkts {
+		ts += 3600
+		for _, p := range ps {
+			p.Timestamp, p.SequenceNumber = ts, seq
+			seq++
+			raw, err := p.Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			stream = append(stream, '$', 0, byte(len(raw)>>8), byte(len(raw)))
+			stream = append(stream, raw...)
+		}
+	}
+	s := fuzzSession(b, hub.CodecH264, nil, sps, pps, discardSink{})
+	p := s.video.plan
+	onPacket := func(_ byte, pkt []byte) { s.onPacket(p, pkt) }
+	r := bytes.NewReader(stream)
+	rc := &rtspConn{br: bufio.NewReaderSize(r, readBufferSize)}
+	b.SetBytes(int64(bytesPerFrame))
+	b.ReportAllocs()
+	frames := 0
+	for b.Loop() {
+		// One pass over the stream per len(pkts) iterations.
+		if frames%len(pkts) == 0 {
+			r.Reset(stream)
+			rc.br.Reset(r)
+			rc.read(onPacket)
+			// Timestamps restart: keep them monotonic for the track.
+			s.depack = depacketiser{}
+			s.video.v.restart()
+		}
+		frames++
+	}
+	if s.video.v.maxPTS == 0 {
+		b.Fatal("no unit came out")
+	}
 }

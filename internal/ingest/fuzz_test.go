@@ -1,14 +1,18 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v5/pkg/sdpunmarshaler"
 	"github.com/pion/rtp"
 
@@ -115,8 +119,10 @@ func fuzzSession(tb testing.TB, codec hub.Codec, vps, sps, pps []byte, sink Sink
 
 // FuzzVideoRTP feeds RTP packets through the video path: depacketiser,
 // NAL unit checks, parameter sets, keyframe gating and timestamps. The
-// input's first byte picks the codec (bit 0: H.265) and whether the SDP
-// carries the test clip's parameter sets (bit 1); then come packets, each
+// input's first byte picks the codec (bit 0: H.265), whether the SDP
+// carries the test clip's parameter sets (bit 1) and the path (bit 2: the
+// TCP path's RTP parser and depacketiser, else gortsplib's); then come
+// packets, each
 // a flags byte (bit 0: marker; bits 1-2: timestamp step of 0, +3600,
 // -3600 or +2^31), a length byte and the payload.
 func FuzzVideoRTP(f *testing.F) {
@@ -126,7 +132,7 @@ func FuzzVideoRTP(f *testing.F) {
 }
 
 // fuzzVideoRTP is the body of FuzzVideoRTP.
-func fuzzVideoRTP(t testing.TB, h264, h265 *clip, data []byte) {
+func fuzzVideoRTP(t *testing.T, h264, h265 *clip, data []byte) {
 	if len(data) == 0 {
 		return
 	}
@@ -138,6 +144,7 @@ func fuzzVideoRTP(t testing.TB, h264, h265 *clip, data []byte) {
 	if data[0]&2 != 0 {
 		vps, sps, pps = c.vps, c.sps, c.pps
 	}
+	tcp := data[0]&4 != 0
 	sink := &recSink{}
 	s := fuzzSession(t, codec, vps, sps, pps, sink)
 	ts, seq := uint32(0xffff0000), uint16(0xfff0)
@@ -147,13 +154,87 @@ func fuzzVideoRTP(t testing.TB, h264, h265 *clip, data []byte) {
 		rest = rest[2:]
 		n = min(n, len(rest))
 		ts += steps[flags>>1&3]
-		s.onVideo(&rtp.Packet{
+		pkt := &rtp.Packet{
 			Header:  rtp.Header{Version: 2, PayloadType: 96, Marker: flags&1 != 0, Timestamp: ts, SequenceNumber: seq},
 			Payload: rest[:n],
-		})
+		}
+		if tcp {
+			raw, err := pkt.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.onPacket(s.video.plan, raw)
+		} else {
+			s.onVideo(pkt)
+		}
 		rest = rest[n:]
 		seq++
 	}
+	checkUnits(t, codec, sink)
+}
+
+// FuzzPlayLoop feeds a byte stream to the TCP client's play loop, as a
+// hostile camera would send it after PLAY: interleaved packets (channel 0
+// is the video track), RTSP messages and garbage. The input's first byte
+// picks the codec (bit 0: H.265). The loop must end with the stream and
+// deliver only well-formed units.
+func FuzzPlayLoop(f *testing.F) {
+	h264 := loadClip(f, "h264-160x96-bframes.h264")
+	var seed []byte
+	seed = append(seed, 0)
+	var seq uint16
+	for i, fr := range h264.frames[:8] {
+		e := &rtph264.Encoder{PayloadType: 96, PayloadMaxSize: 200, PacketizationMode: 1}
+		if err := e.Init(); err != nil {
+			f.Fatal(err)
+		}
+		pkts, err := e.Encode(fr.au)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, p := range pkts {
+			p.Timestamp, p.SequenceNumber = uint32(i*3600), seq
+			seq++
+			raw, _ := p.Marshal()
+			seed = append(seed, '$', 0, byte(len(raw)>>8), byte(len(raw)))
+			seed = append(seed, raw...)
+		}
+		if i == 3 {
+			seed = append(seed, "RTSP/1.0 200 OK\r\nCSeq: 7\r\n\r\nGET_PARAMETER rtsp://x/ RTSP/1.0\r\nCSeq: 2\r\n\r\n\x00\xff"...)
+		}
+	}
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		codec, sps, pps := hub.CodecH264, h264.sps, h264.pps
+		if data[0]&1 != 0 {
+			codec, sps, pps = hub.CodecH265, nil, nil
+		}
+		sink := &recSink{}
+		s := fuzzSession(t, codec, nil, sps, pps, sink)
+		client, camera := net.Pipe()
+		go func() { _, _ = io.Copy(io.Discard, camera) }()
+		defer client.Close()
+		rc := &rtspConn{nc: client, br: bufio.NewReaderSize(bytes.NewReader(data[1:]), readBufferSize), timeout: time.Second}
+		err := rc.read(func(ch byte, pkt []byte) {
+			if ch == 0 {
+				s.onPacket(s.video.plan, pkt)
+			}
+		})
+		if err == nil {
+			t.Fatal("the play loop ended without an error")
+		}
+		checkUnits(t, codec, sink)
+	})
+}
+
+// checkUnits checks what a fuzzed session wrote: well-formed NAL units,
+// sizes that add up, a keyframe first with the track's parameter sets,
+// monotonic decode times and no Media published twice in a row.
+func checkUnits(t *testing.T, codec hub.Codec, sink *recSink) {
+	t.Helper()
 	medias, units, _ := sink.snapshot()
 	for i, u := range units {
 		tr := u.Media.Tracks[u.Track]

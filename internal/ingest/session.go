@@ -15,6 +15,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph265"
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
@@ -127,6 +128,9 @@ func (in *Ingest) runSession(ctx context.Context, c *camera, sink Sink) error {
 	if err != nil {
 		return err
 	}
+	if proto != nil && *proto == gortsplib.ProtocolTCP && u.Scheme == "rtsp" {
+		return in.runSessionTCP(ctx, c, sink, u, user, pass, logURL)
+	}
 
 	s := &session{in: in, c: c, sink: sink}
 	client := &gortsplib.Client{
@@ -146,7 +150,7 @@ func (in *Ingest) runSession(ctx context.Context, c *camera, sink Sink) error {
 	if err := client.Start(); err != nil {
 		return fmt.Errorf("start client: %w", err)
 	}
-	s.client = client
+	s.close = client.Close
 	stop := context.AfterFunc(ctx, client.Close)
 	defer func() {
 		stop()
@@ -167,27 +171,154 @@ func (in *Ingest) runSession(ctx context.Context, c *camera, sink Sink) error {
 		}
 	}
 	s.plan(plans)
+	for _, p := range plans {
+		if p.track.Codec.IsVideo() {
+			client.OnPacketRTP(p.media, p.format, s.onVideo)
+		} else {
+			client.OnPacketRTP(p.media, p.format, s.onAudio)
+		}
+	}
 	if _, err := client.Play(nil); err != nil {
 		return fmt.Errorf("play: %w", err)
 	}
-	c.onlineAt = in.now()
-	s.lastFrame.Store(c.onlineAt.UnixNano())
-	s.lastUnit.Store(c.onlineAt.UnixNano())
-	c.setState(StateOnline, nil)
 	transport := "?"
 	if st := client.Transport().Session; st != nil {
 		transport = st.Protocol.String()
 	}
-	c.log.Info("camera online", "url", logURL, "transport", transport, "tracks", s.tracksText())
+	s.online(logURL, transport)
+	return s.wait(client.Wait)
+}
 
+// runSessionTCP is runSession over TCP on argus's own client (rtspconn.go).
+func (in *Ingest) runSessionTCP(ctx context.Context, c *camera, sink Sink, u *base.URL, user, pass, logURL string) error {
+	c.log.Debug("connecting", "url", logURL, "transport", TransportTCP)
+	var (
+		rc   *rtspConn
+		desc *description.Session
+	)
+	for redirects := 0; ; redirects++ {
+		plain := u.CloneWithoutCredentials()
+		var err error
+		if rc, err = dialRTSP(ctx, plain, user, pass, in.cfg.ReadTimeout); err != nil {
+			return fmt.Errorf("start client: %w", err)
+		}
+		stop := context.AfterFunc(ctx, rc.close)
+		desc, err = rc.describe(plain)
+		stop()
+		if rd, ok := errors.AsType[*redirectError](err); ok && redirects < maxRedirects {
+			rc.close()
+			c.log.Debug("redirected", "to", redactURL(rd.url.String()))
+			u = rd.url
+			continue
+		}
+		if err != nil {
+			rc.close()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("describe: %w", err)
+		}
+		break
+	}
+	stop := context.AfterFunc(ctx, rc.close)
+	defer func() {
+		stop()
+		rc.close()
+	}()
+	plans, err := planTracks(desc)
+	if err != nil {
+		return err
+	}
+	byChannel, err := rc.setup(desc, plans)
+	if err != nil {
+		return err
+	}
+	s := &session{in: in, c: c, sink: sink, close: rc.close}
+	s.plan(plans)
+	if s.video != nil {
+		s.depack.h265 = s.video.plan.track.Codec == hub.CodecH265
+	}
+	if err := rc.play(desc.BaseURL); err != nil {
+		return err
+	}
+	s.online(logURL, "TCP")
+	return s.wait(func() error {
+		return rc.read(func(ch byte, pkt []byte) {
+			if p := byChannel[ch]; p != nil {
+				s.onPacket(p, pkt)
+			}
+		})
+	})
+}
+
+// online marks the session playing.
+func (s *session) online(logURL, transport string) {
+	c := s.c
+	c.onlineAt = s.in.now()
+	s.lastFrame.Store(c.onlineAt.UnixNano())
+	s.lastUnit.Store(c.onlineAt.UnixNano())
+	c.setState(StateOnline, nil)
+	c.log.Info("camera online", "url", logURL, "transport", transport, "tracks", s.tracksText())
+}
+
+// wait runs the play loop under the stall check and returns why it ended.
+func (s *session) wait(loop func() error) error {
 	s.startStallCheck()
-	err = client.Wait()
+	err := loop()
 	s.stopStallCheck()
 	s.finish()
 	if why := s.stalled.Load(); why != nil {
 		return fmt.Errorf("%w: %s", errStalled, *why)
 	}
 	return err
+}
+
+// onPacket handles one RTP packet of track p on the TCP path, in place:
+// pkt is valid only during the call.
+func (s *session) onPacket(p *trackPlan, pkt []byte) {
+	h, payload, err := parseRTP(pkt)
+	if err != nil {
+		s.mu.Lock()
+		s.noteErr(s.in.now(), err)
+		s.mu.Unlock()
+		return
+	}
+	if h.pt != p.format.PayloadType() {
+		return // a format the session did not plan on
+	}
+	if s.video != nil && p == s.video.plan {
+		vi := s.video
+		if vi.haveSeq && h.seq != vi.nextSeq {
+			if gap := h.seq - vi.nextSeq; gap < 0x8000 {
+				s.mu.Lock()
+				s.lost += int64(gap)
+				s.mu.Unlock()
+			}
+		}
+		vi.nextSeq, vi.haveSeq = h.seq+1, true
+		if err := s.depack.push(h, payload, s.onVideoFrame); err != nil {
+			s.mu.Lock()
+			s.noteErr(s.in.now(), err)
+			s.mu.Unlock()
+		}
+		return
+	}
+	// Audio is a few packets a second: gortsplib's decoders take a copy.
+	var rp rtp.Packet
+	if err := rp.Unmarshal(bytes.Clone(pkt)); err != nil {
+		s.mu.Lock()
+		s.noteErr(s.in.now(), err)
+		s.mu.Unlock()
+		return
+	}
+	s.onAudio(&rp)
+}
+
+// onVideoFrame handles an access unit of the TCP path's depacketiser.
+func (s *session) onVideoFrame(ts uint32, au [][]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.videoUnit(ts, au)
 }
 
 // readBufferSize is the read buffer of an RTSP connection: large enough
@@ -218,10 +349,14 @@ func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // gortsplib's reader goroutine (TCP) or on one goroutine per media (UDP);
 // mu serialises them.
 type session struct {
-	in     *Ingest
-	c      *camera
-	sink   Sink
-	client *gortsplib.Client
+	in   *Ingest
+	c    *camera
+	sink Sink
+	// close ends the connection; the stall check calls it.
+	close func()
+	// depack is the TCP path's video depacketiser (its reader goroutine's
+	// alone).
+	depack depacketiser
 
 	// lastFrame and lastUnit are when the last frame was received (video
 	// if there is any, else audio) and the last unit written, in Unix ns,
@@ -259,6 +394,9 @@ type videoIn struct {
 	clock    rtpClock
 	prevTS   uint32
 	havePrev bool
+	// nextSeq is the next RTP sequence number expected on the TCP path.
+	nextSeq uint16
+	haveSeq bool
 }
 
 // audioIn is the session's audio track.
@@ -291,16 +429,14 @@ func (k *rtpClock) unwrap(ts uint32) int64 {
 	return k.ticks
 }
 
-// plan wires the session's tracks to the client's packet callbacks.
+// plan sets up the session's tracks.
 func (s *session) plan(plans []*trackPlan) {
 	s.plans = plans
 	for _, p := range plans {
 		if p.track.Codec.IsVideo() {
 			s.video = &videoIn{plan: p, v: newVideoTrack(&p.track)}
-			s.client.OnPacketRTP(p.media, p.format, s.onVideo)
 		} else {
 			s.audio = &audioIn{plan: p, step: int64(p.track.ClockRate / 50)}
-			s.client.OnPacketRTP(p.media, p.format, s.onAudio)
 		}
 	}
 }
@@ -360,6 +496,13 @@ func (s *session) onVideo(pkt *rtp.Packet) {
 	if !pkt.Marker && hadPrev {
 		ts = prev
 	}
+	s.videoUnit(ts, au)
+}
+
+// videoUnit handles a video access unit with RTP timestamp ts. s.mu must
+// be held.
+func (s *session) videoUnit(ts uint32, au [][]byte) {
+	vi := s.video
 	now := s.in.now()
 	s.lastFrame.Store(now.UnixNano())
 	if !vi.clock.started {
@@ -598,7 +741,7 @@ func (s *session) checkStall() {
 	s.stallDone = true
 	s.stalled.Store(&why)
 	s.stallMu.Unlock()
-	s.client.Close()
+	s.close()
 }
 
 // stopStallCheck disarms the stall check.

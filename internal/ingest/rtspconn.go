@@ -1,0 +1,450 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5/pkg/auth"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/headers"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
+	"github.com/bluenviron/gortsplib/v5/pkg/sdpunmarshaler"
+)
+
+// This file holds argus's own RTSP client for sessions over TCP, with RTP
+// interleaved in the RTSP connection (RFC 2326 §10.12): the default
+// transport and the one nearly every camera is pulled with. gortsplib's
+// message types, authentication and SDP parser do the handshake; the play
+// loop is argus's own: it reads interleaved packets in place from one
+// buffer and hands them to the session without a copy or an allocation per
+// packet. UDP, automatic fallback and rtsps:// sessions stay on gortsplib's
+// client.
+
+// maxRedirects is how many DESCRIBE redirects a session follows.
+const maxRedirects = 3
+
+// userAgent names argus to cameras.
+const userAgent = "argus"
+
+// defaultSessionTimeout applies when a camera's Session header names
+// none (RFC 2326 §12.37).
+const defaultSessionTimeout = 60 * time.Second
+
+// redirectError is a DESCRIBE answered with a redirect to url.
+type redirectError struct{ url *base.URL }
+
+func (e *redirectError) Error() string {
+	return "redirected to " + e.url.CloneWithoutCredentials().String()
+}
+
+// rtspConn is one RTSP connection to a camera. Requests are written by the
+// handshake and then by the keep-alive timer, so writes are serialised;
+// reads belong to one goroutine at a time.
+type rtspConn struct {
+	nc      net.Conn
+	br      *bufio.Reader
+	timeout time.Duration
+	user    string
+	pass    string
+	sender  *auth.Sender
+
+	wmu     sync.Mutex // guards the fields below and writes to nc
+	cseq    int
+	session string
+	closed  bool
+	ka      *time.Timer
+	// playURL is what PLAY and the keep-alives name, and TEARDOWN.
+	playURL *base.URL
+
+	// getParameter: the camera lists GET_PARAMETER in its OPTIONS answer,
+	// so keep-alives use it.
+	getParameter bool
+	// sessionTimeout is the session's timeout from its Session header.
+	sessionTimeout time.Duration
+	// scratch receives a packet larger than br's buffer.
+	scratch []byte
+}
+
+// dialRTSP connects to u's host (port 554 if u names none).
+func dialRTSP(ctx context.Context, u *base.URL, user, pass string, timeout time.Duration) (*rtspConn, error) {
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "554")
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nc, err := (&net.Dialer{}).DialContext(dctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	return &rtspConn{
+		nc: nc, br: bufio.NewReaderSize(nc, readBufferSize), timeout: timeout,
+		user: user, pass: pass, sessionTimeout: defaultSessionTimeout,
+	}, nil
+}
+
+// close ends the session: a TEARDOWN if one was set up, then the
+// connection. It may be called more than once and from any goroutine.
+func (c *rtspConn) close() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed = true
+	if c.ka != nil {
+		c.ka.Stop()
+	}
+	if c.session != "" && c.playURL != nil {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = c.writeLocked(&base.Request{Method: base.Teardown, URL: c.playURL, Header: base.Header{}})
+	}
+	_ = c.nc.Close()
+}
+
+// writeLocked writes req with CSeq, Session, User-Agent and
+// Authorization. c.wmu must be held.
+func (c *rtspConn) writeLocked(req *base.Request) error {
+	c.cseq++
+	req.Header["CSeq"] = base.HeaderValue{strconv.Itoa(c.cseq)}
+	req.Header["User-Agent"] = base.HeaderValue{userAgent}
+	if c.session != "" {
+		req.Header["Session"] = base.HeaderValue{c.session}
+	}
+	if c.sender != nil {
+		c.sender.AddAuthorization(req)
+	}
+	b, err := req.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = c.nc.Write(b)
+	return err
+}
+
+// do sends req and reads its response, authenticating when the camera asks
+// to. A status other than 2xx is an error (liberrors.ErrClientBadStatusCode)
+// except redirects, which are returned.
+func (c *rtspConn) do(req *base.Request) (*base.Response, error) {
+	for attempt := 0; ; attempt++ {
+		if req.Header == nil {
+			req.Header = base.Header{}
+		}
+		c.wmu.Lock()
+		if c.closed {
+			c.wmu.Unlock()
+			return nil, net.ErrClosed
+		}
+		_ = c.nc.SetDeadline(time.Now().Add(c.timeout))
+		err := c.writeLocked(req)
+		cseq := strconv.Itoa(c.cseq)
+		c.wmu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		res, err := c.readResponse(cseq)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode == base.StatusUnauthorized && c.sender == nil && c.user != "" && attempt == 0 {
+			s := &auth.Sender{WWWAuth: res.Header["WWW-Authenticate"], User: c.user, Pass: c.pass}
+			if err := s.Initialize(); err != nil {
+				return nil, liberrors.ErrClientAuthSetup{Err: err}
+			}
+			c.sender = s
+			continue
+		}
+		if res.StatusCode >= 300 && res.StatusCode < 400 {
+			return res, nil
+		}
+		if res.StatusCode < 200 || res.StatusCode >= 300 {
+			return nil, liberrors.ErrClientBadStatusCode{Code: res.StatusCode, Message: res.StatusMessage}
+		}
+		return res, nil
+	}
+}
+
+// readResponse reads until the response with CSeq cseq, skipping
+// interleaved packets (a camera may start sending before it answers PLAY)
+// and answers to earlier requests.
+func (c *rtspConn) readResponse(cseq string) (*base.Response, error) {
+	for {
+		b, err := c.br.Peek(1)
+		if err != nil {
+			return nil, err
+		}
+		if b[0] == base.InterleavedFrameMagicByte {
+			if err := c.skipPacket(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var res base.Response
+		if err := res.Unmarshal(c.br); err != nil {
+			return nil, fmt.Errorf("read response: %w", err)
+		}
+		if v := res.Header["CSeq"]; len(v) == 1 && v[0] != cseq {
+			continue
+		}
+		return &res, nil
+	}
+}
+
+// skipPacket discards one interleaved packet.
+func (c *rtspConn) skipPacket() error {
+	h, err := c.br.Peek(4)
+	if err != nil {
+		return err
+	}
+	n := int(h[2])<<8 | int(h[3])
+	_, err = c.br.Discard(4 + n)
+	return err
+}
+
+// describe asks for the stream's description (after an OPTIONS that tells
+// whether the camera takes GET_PARAMETER). A redirect is returned as a
+// *redirectError.
+func (c *rtspConn) describe(u *base.URL) (*description.Session, error) {
+	if res, err := c.do(&base.Request{Method: base.Options, URL: u}); err == nil {
+		c.getParameter = supportsGetParameter(res.Header)
+	} else if e, ok := errors.AsType[liberrors.ErrClientBadStatusCode](err); !ok || e.Code == base.StatusUnauthorized {
+		// Cameras that do not implement OPTIONS answer 404 or 501:
+		// those are fine; a failed connection or sign-in is not.
+		return nil, fmt.Errorf("options: %w", err)
+	}
+	res, err := c.do(&base.Request{Method: base.Describe, URL: u, Header: base.Header{"Accept": base.HeaderValue{"application/sdp"}}})
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode >= 300 {
+		loc := res.Header["Location"]
+		if len(loc) != 1 {
+			return nil, liberrors.ErrClientBadStatusCode{Code: res.StatusCode, Message: res.StatusMessage}
+		}
+		ru, err := base.ParseURL(loc[0])
+		if err != nil {
+			return nil, fmt.Errorf("invalid redirect location: %w", err)
+		}
+		return nil, &redirectError{url: ru}
+	}
+	if ct := res.Header["Content-Type"]; len(ct) != 1 || strings.TrimSpace(strings.Split(ct[0], ";")[0]) != "application/sdp" {
+		return nil, fmt.Errorf("describe: content type %v is not application/sdp", ct)
+	}
+	ssd, err := sdpunmarshaler.Unmarshal(res.Body)
+	if err != nil {
+		return nil, fmt.Errorf("invalid SDP: %w", err)
+	}
+	var desc description.Session
+	if err := desc.Unmarshal2(ssd); err != nil {
+		return nil, fmt.Errorf("invalid SDP: %w", err)
+	}
+	desc.BaseURL = u
+	if ctl, ok := ssd.Attribute("control"); ok && ctl != "*" && strings.Contains(ctl, "://") {
+		if desc.BaseURL, err = base.ParseURL(ctl); err != nil {
+			return nil, fmt.Errorf("invalid SDP control attribute %q", ctl)
+		}
+	} else if cb := res.Header["Content-Base"]; len(cb) == 1 {
+		s := cb[0]
+		if strings.HasPrefix(s, "/") {
+			s = u.Scheme + "://" + u.Host + s
+		}
+		if desc.BaseURL, err = base.ParseURL(s); err != nil {
+			return nil, fmt.Errorf("invalid Content-Base %q", cb[0])
+		}
+	}
+	return &desc, nil
+}
+
+// supportsGetParameter reports whether an OPTIONS answer lists
+// GET_PARAMETER.
+func supportsGetParameter(h base.Header) bool {
+	for _, v := range h["Public"] {
+		for m := range strings.SplitSeq(v, ",") {
+			if base.Method(strings.TrimSpace(m)) == base.GetParameter {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// setup sets up each planned track on its own pair of interleaved
+// channels and returns the track of each RTP channel.
+func (c *rtspConn) setup(desc *description.Session, plans []*trackPlan) (*[256]*trackPlan, error) {
+	var byChannel [256]*trackPlan
+	for i, p := range plans {
+		u, err := p.media.URL(desc.BaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("setup %s: %w", p.track.Codec, err)
+		}
+		delivery := headers.TransportDeliveryUnicast
+		th := headers.Transport{
+			Profile: headers.TransportProfileAVP, Protocol: headers.TransportProtocolTCP,
+			Delivery: &delivery, InterleavedIDs: &[2]int{2 * i, 2*i + 1},
+		}
+		res, err := c.do(&base.Request{Method: base.Setup, URL: u, Header: base.Header{"Transport": th.Marshal()}})
+		if err == nil && res.StatusCode >= 300 {
+			err = liberrors.ErrClientBadStatusCode{Code: res.StatusCode, Message: res.StatusMessage}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("setup %s: %w", p.track.Codec, err)
+		}
+		var got headers.Transport
+		if err := got.Unmarshal(res.Header["Transport"]); err != nil {
+			return nil, fmt.Errorf("setup %s: transport header: %w", p.track.Codec, err)
+		}
+		if got.Protocol != headers.TransportProtocolTCP {
+			return nil, fmt.Errorf("setup %s: the camera answered a transport other than TCP", p.track.Codec)
+		}
+		ch := 2 * i
+		if got.InterleavedIDs != nil {
+			ch = got.InterleavedIDs[0]
+		}
+		if ch < 0 || ch > 254 || byChannel[ch] != nil {
+			return nil, fmt.Errorf("setup %s: the camera answered unusable interleaved channels %d", p.track.Codec, ch)
+		}
+		byChannel[ch] = p
+		if c.session == "" {
+			var sh headers.Session
+			if err := sh.Unmarshal(res.Header["Session"]); err != nil {
+				return nil, fmt.Errorf("setup %s: session header: %w", p.track.Codec, err)
+			}
+			c.wmu.Lock()
+			c.session = sh.Session
+			c.wmu.Unlock()
+			if sh.Timeout != nil && *sh.Timeout > 0 {
+				c.sessionTimeout = time.Duration(*sh.Timeout) * time.Second
+			}
+		}
+	}
+	return &byChannel, nil
+}
+
+// play starts the stream and then keeps the session alive at half its
+// timeout (GET_PARAMETER where the camera takes it, else OPTIONS), without
+// waiting for the answers, which the play loop reads and drops. The
+// connection's deadlines are lifted: from here the session's stall check
+// decides when a silent camera is gone.
+func (c *rtspConn) play(u *base.URL) error {
+	c.wmu.Lock()
+	c.playURL = u
+	c.wmu.Unlock()
+	res, err := c.do(&base.Request{Method: base.Play, URL: u, Header: base.Header{"Range": base.HeaderValue{"npt=0.000-"}}})
+	if err == nil && res.StatusCode >= 300 {
+		err = liberrors.ErrClientBadStatusCode{Code: res.StatusCode, Message: res.StatusMessage}
+	}
+	if err != nil {
+		return fmt.Errorf("play: %w", err)
+	}
+	_ = c.nc.SetDeadline(time.Time{})
+	method := base.Options
+	if c.getParameter {
+		method = base.GetParameter
+	}
+	every := max(c.sessionTimeout/2, time.Second)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var keepAlive func()
+	keepAlive = func() {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		if c.closed {
+			return
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+		if err := c.writeLocked(&base.Request{Method: method, URL: u, Header: base.Header{}}); err != nil {
+			_ = c.nc.Close() // the play loop reports the failure
+			return
+		}
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		c.ka.Reset(every)
+	}
+	c.ka = time.AfterFunc(every, keepAlive)
+	return nil
+}
+
+// read runs the play loop until the connection fails or is closed: each
+// interleaved packet goes to onPacket with its channel, in place (pkt is
+// valid only during the call). Answers to keep-alives are dropped; a
+// request from the camera is answered 200 OK; bytes that are neither are
+// skipped to resynchronise.
+func (c *rtspConn) read(onPacket func(ch byte, pkt []byte)) error {
+	for {
+		h, err := c.br.Peek(4)
+		if err != nil {
+			return err
+		}
+		if h[0] != base.InterleavedFrameMagicByte {
+			if err := c.readMessage(h); err != nil {
+				return err
+			}
+			continue
+		}
+		ch, n := h[1], int(h[2])<<8|int(h[3])
+		if _, err := c.br.Discard(4); err != nil {
+			return err
+		}
+		var pkt []byte
+		if n <= c.br.Size() {
+			if pkt, err = c.br.Peek(n); err != nil {
+				return err
+			}
+		} else {
+			if cap(c.scratch) < n {
+				c.scratch = make([]byte, n)
+			}
+			pkt = c.scratch[:n]
+			if _, err := io.ReadFull(c.br, pkt); err != nil {
+				return err
+			}
+		}
+		onPacket(ch, pkt)
+		if n <= c.br.Size() {
+			if _, err := c.br.Discard(n); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// readMessage reads an RTSP message in the play loop (h is its first bytes):
+// a response is dropped, a request answered 200 OK, anything else skipped
+// a byte at a time.
+func (c *rtspConn) readMessage(h []byte) error {
+	switch {
+	case h[0] == 'R' && h[1] == 'T' && h[2] == 'S' && h[3] == 'P':
+		var res base.Response
+		if err := res.Unmarshal(c.br); err != nil {
+			return fmt.Errorf("read response: %w", err)
+		}
+		return nil
+	case h[0] >= 'A' && h[0] <= 'Z' && h[1] >= 'A' && h[1] <= 'Z':
+		var req base.Request
+		if err := req.Unmarshal(c.br); err != nil {
+			return fmt.Errorf("read request: %w", err)
+		}
+		res := base.Response{StatusCode: base.StatusOK, StatusMessage: "OK", Header: base.Header{"CSeq": req.Header["CSeq"]}}
+		b, err := res.Marshal()
+		if err != nil {
+			return err
+		}
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+		_, err = c.nc.Write(b)
+		_ = c.nc.SetWriteDeadline(time.Time{})
+		return err
+	default:
+		_, err := c.br.Discard(1)
+		return err
+	}
+}
