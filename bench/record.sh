@@ -17,6 +17,7 @@
 #   PEER=0 NS=400 bench/record.sh                # argus only
 #   PEER_MAX=200 bench/record.sh                 # skip the ffmpeg peer above 200
 #   ARGUS=/path/to/argus bench/record.sh         # a prebuilt binary instead of go build
+#   PROFILE=/tmp/prof NS=200 PEER=0 bench/record.sh  # also CPU and heap profiles of each window
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS=${NS:-"50 100 200 400 800"}
@@ -27,6 +28,8 @@ CLIP=${CLIP:-720p-gop2}
 FPS=25
 PEER=${PEER:-1}
 PEER_MAX=${PEER_MAX:-1000000}
+PROFILE=${PROFILE:-}          # a directory: CPU and heap profiles of argus serve over each window
+PPROF_PORT=${PPROF_PORT:-6061}
 PROBE_SAMPLE=${PROBE_SAMPLE:-20} # ffmpeg cameras whose segments are counted with ffprobe
 OUT=bench/out
 mkdir -p "$OUT"
@@ -103,8 +106,10 @@ run_argus() {
 	awk -F, 'BEGIN{OFS=","} NR==1{for(i=1;i<=NF;i++) if($i=="recording") r=i; print; next} {$r="true"; print}' \
 		"$WORK/city.csv" >"$WORK/city-rec.csv"
 	"${A[@]}" camera import "$WORK/city-rec.csv" >/dev/null 2>&1
+	local PP=()
+	[ -n "$PROFILE" ] && PP=(--pprof "127.0.0.1:$PPROF_PORT")
 	ARGUS_ADMIN_PASSWORD=bench-admin-password ARGUS_HTTP_METRICS_PUBLIC=true \
-		"${A[@]}" serve --listen 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &
+		"${A[@]}" serve --listen 127.0.0.1:0 "${PP[@]}" >"$WORK/serve.log" 2>&1 &
 	SERVER=$!
 	wait_for 30 grep -q 'serving http' "$WORK/serve.log" || { cat "$WORK/serve.log"; exit 1; }
 	API=$(grep -o 'serving http://[^ ]*' "$WORK/serve.log" | cut -d' ' -f2)
@@ -121,7 +126,14 @@ run_argus() {
 	r0=$(metric argus_ingest_reconnects_total)
 	w0=$(du -sb "$data/recordings" | cut -f1)
 	c0=$(ticks "$SERVER") sc0=$(ticks "$SIM") l0=$(loglines) t0=$(now)
+	if [ -n "$PROFILE" ]; then
+		# Profiles of the window (they cost the node a little CPU).
+		mkdir -p "$PROFILE"
+		curl -sf -o "$PROFILE/cpu-$n.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$((DURATION - 2))" &
+		CURL=$!
+	fi
 	sleep "$DURATION"
+	[ -n "$PROFILE" ] && { wait "$CURL"; curl -sf -o "$PROFILE/heap-$n.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/heap"; }
 	c1=$(ticks "$SERVER") sc1=$(ticks "$SIM") t1=$(now)
 	R[$n.a_skip]=$(skipped "$l0")
 	scrape || exit 1

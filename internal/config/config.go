@@ -64,6 +64,12 @@ type Live struct {
 	// FFmpeg is the ffmpeg binary the transcodes run; "ffmpeg" is looked
 	// up on PATH.
 	FFmpeg string `yaml:"ffmpeg"`
+	// CacheIdleGOP keeps the last GOP of every camera in memory, also of
+	// cameras only recorded, so that the first viewer of any camera starts
+	// at once (hub.Config.CacheIdleGOP): about one GOP of memory per
+	// camera. Off, a camera nobody watched for 5 minutes starts at its next
+	// keyframe.
+	CacheIdleGOP bool `yaml:"cache_idle_gop"`
 }
 
 // LiveWebRTC configures WHEP (WebRTC). All sessions share one UDP port, so

@@ -16,6 +16,7 @@ const (
 	DefaultGrace    = 10 * time.Second
 	DefaultQueueLen = 512 // > one 4 s GOP at 30 fps plus its audio
 	DefaultMaxGOP   = 600
+	DefaultWarm     = 5 * time.Minute
 )
 
 // Restart backoff for a SourceFunc that returns on its own: it doubles from
@@ -66,6 +67,17 @@ type Config struct {
 	// MaxGOP is the most units the GOP cache keeps; 0 means DefaultMaxGOP.
 	// Beyond it the cache is cleared until the next keyframe.
 	MaxGOP int
+	// CacheIdleGOP keeps the GOP cache of every stream, also of those
+	// that only passive readers (the recorder) read: a first viewer then
+	// starts at once on any camera, at the cost of about one GOP of
+	// memory per camera (~250 kB at 2 Mbit/s and a keyframe every 2 s).
+	// By default a stream caches its GOP while it is watched and for
+	// Warm after that, and the first viewer of a stream nobody watched
+	// starts at the camera's next keyframe.
+	CacheIdleGOP bool
+	// Warm is how long a stream keeps caching its GOP after its last
+	// active reader left; 0 means DefaultWarm.
+	Warm time.Duration
 	// Logger receives the hub's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the hub's metrics; nil registers none.
@@ -134,6 +146,9 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.MaxGOP == 0 {
 		cfg.MaxGOP = DefaultMaxGOP
 	}
+	if cfg.Warm <= 0 {
+		cfg.Warm = DefaultWarm
+	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, streams: make(map[string]*Stream)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -175,6 +190,12 @@ type ReaderOptions struct {
 	// SkipGOP starts the reader at the next live unit instead of the cached
 	// GOP's keyframe.
 	SkipGOP bool
+	// Passive marks a reader that keeps up with the stream without
+	// watching it (the recorder): the stream counts as watched only while
+	// an active reader is attached. An unwatched stream keeps no GOP cache
+	// (unless Config.CacheIdleGOP) and its source may deliver units in
+	// batches, up to about 250 ms late, to save CPU (Stream.Watched).
+	Passive bool
 }
 
 // Attach adds a reader to cameraID's stream, opening the stream and starting

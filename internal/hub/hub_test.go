@@ -499,3 +499,81 @@ func TestWriteUnitAllocs(t *testing.T) {
 		t.Errorf("%v allocations per unit, want 0", n)
 	}
 }
+
+// TestPassiveReaders: a stream only passive readers read is not watched and
+// keeps no GOP cache, so a first viewer starts at the next keyframe; once
+// an active reader is attached it caches, and keeps caching for Warm after
+// the last one left; CacheIdleGOP caches for passive readers too.
+func TestPassiveReaders(t *testing.T) {
+	k1, p1, k2, p2, k3, p3 := video(0, true), video(3000, false), video(6000, true), video(9000, false), video(12000, true), video(15000, false)
+	t.Run("unwatched stream caches nothing", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{})
+		rec := attach(t, h, "cam-1", ReaderOptions{Name: "record", Passive: true})
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		stream := sink.(*Stream)
+		if stream.Watched() {
+			t.Error("watched with only a passive reader")
+		}
+		sink.WriteUnit(k1)
+		sink.WriteUnit(p1)
+		if st, _ := h.Stats("cam-1"); st.GOP != 0 {
+			t.Errorf("GOP cache holds %d units for a passive reader", st.GOP)
+		}
+		viewer := attach(t, h, "cam-1", ReaderOptions{Name: "whep"})
+		if !stream.Watched() {
+			t.Error("not watched with an active reader")
+		}
+		sink.WriteUnit(k2)
+		sink.WriteUnit(p2)
+		readAll(t, viewer, []*Unit{k2, p2})
+		readAll(t, rec, []*Unit{k1, p1, k2, p2})
+		if st, _ := h.Stats("cam-1"); st.GOP != 2 {
+			t.Errorf("GOP cache holds %d units while watched, want 2", st.GOP)
+		}
+	})
+	t.Run("warm after the last viewer left", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{Warm: time.Hour})
+		attach(t, h, "cam-1", ReaderOptions{Passive: true})
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		viewer := attach(t, h, "cam-1", ReaderOptions{})
+		viewer.Close()
+		if sink.(*Stream).Watched() {
+			t.Error("watched after the viewer left")
+		}
+		sink.WriteUnit(k1)
+		sink.WriteUnit(p1)
+		late := attach(t, h, "cam-1", ReaderOptions{})
+		sink.WriteUnit(p2)
+		readAll(t, late, []*Unit{k1, p1, p2})
+	})
+	t.Run("cold once warm is over", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{Warm: time.Nanosecond})
+		attach(t, h, "cam-1", ReaderOptions{Passive: true})
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		viewer := attach(t, h, "cam-1", ReaderOptions{})
+		sink.WriteUnit(k1)
+		viewer.Close() // warm for 1 ns: over by the next unit
+		sink.WriteUnit(p1)
+		if st, _ := h.Stats("cam-1"); st.GOP != 0 {
+			t.Errorf("GOP cache holds %d units after warm", st.GOP)
+		}
+		late := attach(t, h, "cam-1", ReaderOptions{})
+		sink.WriteUnit(k3)
+		sink.WriteUnit(p3)
+		readAll(t, late, []*Unit{k3, p3})
+	})
+	t.Run("CacheIdleGOP", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{CacheIdleGOP: true})
+		attach(t, h, "cam-1", ReaderOptions{Passive: true})
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		sink.WriteUnit(k1)
+		sink.WriteUnit(p1)
+		late := attach(t, h, "cam-1", ReaderOptions{})
+		sink.WriteUnit(p2)
+		readAll(t, late, []*Unit{k1, p1, p2})
+	})
+}

@@ -15,8 +15,9 @@ const (
 // Reader receives one stream's units through its own bounded queue. Read it
 // from one goroutine; Close may be called from any.
 type Reader struct {
-	s    *Stream
-	name string
+	s       *Stream
+	name    string
+	passive bool
 	// ch is the queue; the stream closes it when it drops or closes the
 	// reader, and is its only sender.
 	ch chan *Unit

@@ -19,6 +19,9 @@ type Stream struct {
 
 	// media is the Media in force; read without the lock by Reader.Media.
 	media atomic.Pointer[Media]
+	// active counts the attached readers that are not passive; read
+	// without the lock by Watched.
+	active atomic.Int32
 
 	// mu guards the fields below. WriteUnit holds it while it fans a unit
 	// out, so nothing done under it may block.
@@ -30,6 +33,10 @@ type Stream struct {
 	// gop holds the units from the last keyframe on while caching is true.
 	gop     []*Unit
 	caching bool
+	// warmUntil is when a stream whose last active reader left stops
+	// caching its GOP; zero while active readers are attached or once
+	// past.
+	warmUntil time.Time
 	// cancel stops the current source run; nil once the stream is removed.
 	cancel context.CancelFunc
 	// grace is the pending grace timer; graceGen invalidates a timer that
@@ -92,8 +99,34 @@ func (s *Stream) WriteUnit(u *Unit) {
 	s.live = s.live[:n]
 }
 
+// Watched reports whether an active (not passive) reader is attached. A
+// source may deliver the units of an unwatched stream in batches.
+func (s *Stream) Watched() bool { return s.active.Load() > 0 }
+
+// wantGOP reports whether the stream caches its GOP: always with
+// Config.CacheIdleGOP, else while watched and warm. The caller holds mu.
+func (s *Stream) wantGOP() bool {
+	if s.hub.cfg.CacheIdleGOP || s.active.Load() > 0 {
+		return true
+	}
+	if s.warmUntil.IsZero() {
+		return false
+	}
+	if time.Now().Before(s.warmUntil) {
+		return true
+	}
+	s.warmUntil = time.Time{}
+	return false
+}
+
 // cacheGOP keeps u if it starts or continues the cached GOP.
 func (s *Stream) cacheGOP(u *Unit) {
+	if !s.wantGOP() {
+		if s.caching {
+			s.clearGOP()
+		}
+		return
+	}
 	switch {
 	case u.Key:
 		s.clearGOP()
@@ -139,7 +172,11 @@ func (s *Stream) attach(opts ReaderOptions) *Reader {
 	if !opts.SkipGOP {
 		gop = s.gop
 	}
-	r := &Reader{s: s, name: opts.Name, ch: make(chan *Unit, s.hub.cfg.QueueLen+len(gop))}
+	r := &Reader{s: s, name: opts.Name, passive: opts.Passive, ch: make(chan *Unit, s.hub.cfg.QueueLen+len(gop))}
+	if !r.passive {
+		s.active.Add(1)
+		s.warmUntil = time.Time{}
+	}
 	for _, u := range gop {
 		r.ch <- u
 	}
@@ -175,6 +212,9 @@ func (s *Stream) end(r *Reader) {
 	}
 	delete(s.attached, r)
 	s.hub.met.readers.Dec()
+	if !r.passive && s.active.Add(-1) == 0 {
+		s.warmUntil = time.Now().Add(s.hub.cfg.Warm)
+	}
 }
 
 // graceExpired cancels the source if no reader came back since the timer

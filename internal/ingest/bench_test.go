@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"testing"
 
@@ -134,7 +133,7 @@ func benchTCP(b *testing.B, pkts [][]*rtp.Packet, sps, pps []byte, bytesPerFrame
 	p := s.video.plan
 	onPacket := func(_ byte, pkt []byte) { s.onPacket(p, pkt) }
 	r := bytes.NewReader(stream)
-	rc := &rtspConn{br: bufio.NewReaderSize(r, readBufferSize)}
+	rc := &rtspConn{rd: r}
 	b.SetBytes(int64(bytesPerFrame))
 	b.ReportAllocs()
 	frames := 0
@@ -142,8 +141,8 @@ func benchTCP(b *testing.B, pkts [][]*rtp.Packet, sps, pps []byte, bytesPerFrame
 		// One pass over the stream per len(pkts) iterations.
 		if frames%len(pkts) == 0 {
 			r.Reset(stream)
-			rc.br.Reset(r)
-			rc.read(onPacket)
+			rc.carry = rc.carry[:0]
+			_ = rc.read(onPacket, nil)
 			// Timestamps restart: keep them monotonic for the track.
 			s.depack = depacketiser{}
 			s.video.v.restart()

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -217,12 +216,12 @@ func FuzzPlayLoop(f *testing.F) {
 		client, camera := net.Pipe()
 		go func() { _, _ = io.Copy(io.Discard, camera) }()
 		defer client.Close()
-		rc := &rtspConn{nc: client, br: bufio.NewReaderSize(bytes.NewReader(data[1:]), readBufferSize), timeout: time.Second}
+		rc := &rtspConn{nc: client, rd: bytes.NewReader(data[1:]), timeout: time.Second}
 		err := rc.read(func(ch byte, pkt []byte) {
 			if ch == 0 {
 				s.onPacket(s.video.plan, pkt)
 			}
-		})
+		}, nil)
 		if err == nil {
 			t.Fatal("the play loop ended without an error")
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -518,6 +519,57 @@ func TestTCPClientScriptedCamera(t *testing.T) {
 	for i := 1; i < len(units); i++ {
 		if units[i].DTS <= units[i-1].DTS {
 			t.Fatalf("unit %d: DTS %d after %d", i, units[i].DTS, units[i-1].DTS)
+		}
+	}
+}
+
+// watchSink is a recSink that says whether the stream is watched, as the
+// hub's stream does.
+type watchSink struct {
+	recSink
+	watched atomic.Bool
+}
+
+func (w *watchSink) Watched() bool { return w.watched.Load() }
+
+// medianGap returns the median time between consecutive units' arrival.
+func medianGap(us []*hub.Unit) time.Duration {
+	var gaps []time.Duration
+	for i := 1; i < len(us); i++ {
+		gaps = append(gaps, us[i].Wall.Sub(us[i-1].Wall))
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
+}
+
+// TestBatchedReadsWhileUnwatched: while nobody watches a camera, the TCP
+// play loop reads it in batches (units arrive in bursts) and loses nothing;
+// once watched, it reads every frame as it comes.
+func TestBatchedReadsWhileUnwatched(t *testing.T) {
+	c := loadClip(t, "h264-160x96-bframes.h264")
+	cam := startTestCam(t, camConfig{clips: []*clip{c}, fps: 50})
+	h := newHarness(t, staticResolver(Target{URL: cam.url}), nil)
+	sink := &watchSink{}
+	h.run(t, "cam", sink)
+	waitFor(t, 10*time.Second, "100 units", func() bool { return sink.count(hub.CodecH264) >= 100 })
+	_, units, _ := sink.snapshot()
+	batched := videoUnits(units)
+	sink.watched.Store(true)
+	n := len(batched)
+	waitFor(t, 10*time.Second, "100 more units", func() bool { return sink.count(hub.CodecH264) >= n+100 })
+	_, units, _ = sink.snapshot()
+	all := videoUnits(units)
+	// Skip the units of the batch that was read when the switch came.
+	live := all[n+15:]
+	if g := medianGap(batched[5:]); g > 2*time.Millisecond {
+		t.Errorf("unwatched: median gap between units %v, want bursts (under 2 ms)", g)
+	}
+	if g := medianGap(live); g < 5*time.Millisecond {
+		t.Errorf("watched: median gap between units %v, want frames as they come (~20 ms)", g)
+	}
+	for i := 1; i < len(all); i++ {
+		if d := all[i].DTS - all[i-1].DTS; d <= 0 || d > 2*3600 {
+			t.Fatalf("unit %d: DTS step %d: a frame was lost or reordered", i, d)
 		}
 	}
 }

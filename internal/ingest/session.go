@@ -242,12 +242,18 @@ func (in *Ingest) runSessionTCP(ctx context.Context, c *camera, sink Sink, u *ba
 		return err
 	}
 	s.online(logURL, "TCP")
+	var idle func() bool
+	if w, ok := sink.(interface{ Watched() bool }); ok {
+		// The hub's stream: batch the reads while nobody watches.
+		rc.pool = &in.buffers
+		idle = func() bool { return !w.Watched() }
+	}
 	return s.wait(func() error {
 		return rc.read(func(ch byte, pkt []byte) {
 			if p := byChannel[ch]; p != nil {
 				s.onPacket(p, pkt)
 			}
-		})
+		}, idle)
 	})
 }
 

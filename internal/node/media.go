@@ -66,8 +66,9 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 			}
 			return ing.Run(ctx, id, sink)
 		},
-		Logger:     logger.With("role", "hub"),
-		Registerer: reg,
+		CacheIdleGOP: cfg.Live.CacheIdleGOP,
+		Logger:       logger.With("role", "hub"),
+		Registerer:   reg,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream hub: %w", err)

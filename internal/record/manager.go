@@ -223,7 +223,7 @@ func (m *Manager) record(ctx context.Context, camera string) {
 		}
 	}()
 	for ctx.Err() == nil {
-		r, err := m.cfg.Hub.Attach(ctx, camera, hub.ReaderOptions{Name: "record"})
+		r, err := m.cfg.Hub.Attach(ctx, camera, hub.ReaderOptions{Name: "record", Passive: true})
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("record: attach to the hub failed", "err", err)
