@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // This file holds argus's own RTP video depacketiser for the TCP path
@@ -91,6 +92,20 @@ type depacketiser struct {
 	nextSeq uint16
 	// tooBig: the unit outgrew maxFrameSize and is being discarded.
 	tooBig bool
+	// pool, if set, lends frame between units (release).
+	pool *sync.Pool
+}
+
+// release lends the frame buffer back to the pool unless a unit is being
+// received: between batches of an unwatched camera a depacketiser holds
+// no buffer (a keyframe's worth, tens of kilobytes, per camera).
+func (d *depacketiser) release() {
+	if d.pool == nil || d.open || d.frame == nil {
+		return
+	}
+	b := d.frame[:0]
+	d.pool.Put(&b)
+	d.frame = nil
 }
 
 // push adds one packet. When it completes a unit, emit gets the unit's
@@ -103,6 +118,11 @@ func (d *depacketiser) push(h rtpHeader, payload []byte, emit func(ts uint32, au
 	}
 	if !d.open {
 		d.open, d.ts = true, h.timestamp
+		if d.frame == nil && d.pool != nil {
+			if b, ok := d.pool.Get().(*[]byte); ok {
+				d.frame = *b
+			}
+		}
 		d.frame, d.ends = d.frame[:0], d.ends[:0]
 		d.inFU, d.tooBig = false, false
 	}

@@ -213,8 +213,10 @@ type Ingest struct {
 	mu   sync.Mutex
 	cams map[string]*camera
 	// buffers lends the TCP play loops of unwatched cameras their read
-	// buffer (batchBufferSize) for the time of a read.
-	buffers sync.Pool
+	// buffer (batchBufferSize) for the time of a read; frames lends their
+	// depacketisers' frame buffers between batches.
+	buffers *lender
+	frames  sync.Pool
 }
 
 // New validates cfg, fills in the defaults and registers the metrics.
@@ -246,10 +248,7 @@ func New(cfg Config) (*Ingest, error) {
 		return nil, fmt.Errorf("ingest: backoff min %v above max %v", cfg.Backoff.Min, cfg.Backoff.Max)
 	}
 	in := &Ingest{cfg: cfg, log: cfg.Logger, now: cfg.Now, cams: make(map[string]*camera)}
-	in.buffers.New = func() any {
-		b := make([]byte, batchBufferSize)
-		return &b
-	}
+	in.buffers = newLender(batchBufferSize)
 	if in.log == nil {
 		in.log = slog.New(slog.DiscardHandler)
 	}

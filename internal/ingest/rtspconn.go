@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/auth"
@@ -41,6 +43,12 @@ const (
 	batchBufferSize = 256 << 10
 	// handshakeBufferSize buffers the handshake's reads.
 	handshakeBufferSize = 4 << 10
+	// batchProbe is how long a batched read waits for data before it
+	// gives the pooled buffer back and waits in waitBufferSize.
+	batchProbe = 5 * time.Millisecond
+	// waitBufferSize is the buffer of an unwatched camera waiting for
+	// data after a nap that brought none.
+	waitBufferSize = 4 << 10
 	// maxMessage bounds an RTSP message in the play loop.
 	maxMessage = 64 << 10
 )
@@ -89,7 +97,7 @@ type rtspConn struct {
 	// batching); own is the buffer of reads while watched; carry holds
 	// the bytes of a packet cut by the end of the last read.
 	rd       io.Reader
-	pool     *sync.Pool
+	pool     *lender
 	own      []byte
 	carry    []byte
 	napTimer *time.Timer
@@ -433,16 +441,28 @@ func (c *rtspConn) read(onPacket func(ch byte, pkt []byte), idle func() bool) er
 			// received.
 			buf = make([]byte, len(c.carry)+readBufferSize)
 		case batch:
-			pooled = c.pool.Get().(*[]byte)
+			pooled = c.pool.get()
 			buf, c.own = *pooled, nil
 		default:
-			if c.own == nil {
+			if len(c.own) < readBufferSize {
 				c.own = make([]byte, readBufferSize)
 			}
 			buf = c.own
 		}
 		n := copy(buf, c.carry)
-		m, rerr := c.rd.Read(buf[n:])
+		m, rerr := c.readInto(buf[n:], pooled != nil)
+		if pooled != nil && m == 0 && rerr == nil {
+			// Nothing arrived during the nap: wait for the camera
+			// without holding the pooled buffer.
+			c.pool.put(pooled)
+			pooled = nil
+			if len(c.own) < len(c.carry)+waitBufferSize {
+				c.own = make([]byte, len(c.carry)+waitBufferSize)
+			}
+			buf = c.own
+			n = copy(buf, c.carry)
+			m, rerr = c.rd.Read(buf[n:])
+		}
 		data := buf[:n+m]
 		used, perr := c.parse(data, onPacket)
 		if rest := data[used:]; cap(c.carry) > readBufferSize && len(rest) <= readBufferSize/2 {
@@ -452,7 +472,7 @@ func (c *rtspConn) read(onPacket func(ch byte, pkt []byte), idle func() bool) er
 		}
 		full = n+m == len(buf)
 		if pooled != nil {
-			c.pool.Put(pooled)
+			c.pool.put(pooled)
 		}
 		if perr != nil {
 			return perr
@@ -461,6 +481,49 @@ func (c *rtspConn) read(onPacket func(ch byte, pkt []byte), idle func() bool) er
 			return rerr
 		}
 	}
+}
+
+// lender lends the read buffers of batched reads; it counts the loans and
+// the buffers out.
+type lender struct {
+	p          sync.Pool
+	loans, out atomic.Int64
+}
+
+func newLender(size int) *lender {
+	l := &lender{}
+	l.p.New = func() any {
+		b := make([]byte, size)
+		return &b
+	}
+	return l
+}
+
+func (l *lender) get() *[]byte {
+	l.loans.Add(1)
+	l.out.Add(1)
+	return l.p.Get().(*[]byte)
+}
+
+func (l *lender) put(b *[]byte) {
+	l.out.Add(-1)
+	l.p.Put(b)
+}
+
+// readInto reads into b. A batched read (probe) waits at most batchProbe
+// for data, so that a camera gone quiet does not keep a pooled buffer: it
+// returns 0 and no error when nothing came.
+func (c *rtspConn) readInto(b []byte, probe bool) (int, error) {
+	if !probe || c.nc == nil {
+		return c.rd.Read(b)
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(batchProbe))
+	m, err := c.rd.Read(b)
+	_ = c.nc.SetReadDeadline(time.Time{})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return m, nil
+	}
+	return m, err
 }
 
 // nap waits batchEvery, or until the connection is closed (false).

@@ -573,3 +573,30 @@ func TestBatchedReadsWhileUnwatched(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietCameraHoldsNoPooledBuffer: an unwatched camera that goes quiet
+// does not keep a pooled read buffer while the loop waits for it (at city
+// scale, thousands of quiet cameras would hold 256 KiB each).
+func TestQuietCameraHoldsNoPooledBuffer(t *testing.T) {
+	client, camera := net.Pipe()
+	defer camera.Close()
+	l := newLender(batchBufferSize)
+	rc := &rtspConn{nc: client, rd: client, pool: l, timeout: time.Second, done: make(chan struct{})}
+	var packets atomic.Int32
+	errc := make(chan error, 1)
+	go func() {
+		errc <- rc.read(func(byte, []byte) { packets.Add(1) }, func() bool { return true })
+	}()
+	go func() { _, _ = camera.Write(append([]byte{'$', 0, 0, 12}, rawPacket(1, 1, true, false)...)) }()
+	waitFor(t, 5*time.Second, "the packet", func() bool { return packets.Load() == 1 })
+	waitFor(t, 5*time.Second, "a probe that found nothing to give its buffer back", func() bool {
+		return l.loans.Load() >= 2 && l.out.Load() == 0
+	})
+	// The loop still reads what comes next.
+	go func() { _, _ = camera.Write(append([]byte{'$', 0, 0, 12}, rawPacket(2, 2, true, false)...)) }()
+	waitFor(t, 5*time.Second, "the second packet", func() bool { return packets.Load() == 2 })
+	rc.close()
+	if err := <-errc; err == nil {
+		t.Error("read ended without an error after close")
+	}
+}

@@ -245,8 +245,16 @@ func (in *Ingest) runSessionTCP(ctx context.Context, c *camera, sink Sink, u *ba
 	var idle func() bool
 	if w, ok := sink.(interface{ Watched() bool }); ok {
 		// The hub's stream: batch the reads while nobody watches.
-		rc.pool = &in.buffers
-		idle = func() bool { return !w.Watched() }
+		rc.pool = in.buffers
+		s.depack.pool = &in.frames
+		idle = func() bool {
+			if w.Watched() {
+				return false
+			}
+			// Called between reads: the last batch is parsed.
+			s.depack.release()
+			return true
+		}
 	}
 	return s.wait(func() error {
 		return rc.read(func(ch byte, pkt []byte) {
