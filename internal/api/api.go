@@ -66,6 +66,22 @@ type Config struct {
 	// it must be safe for concurrent use and must not block. Nil means no
 	// camera is ever pulled (a node without the media core).
 	Health func(cameraID string) (CameraHealth, bool)
+	// Troubled, when set, lists the cameras this node pulls whose ingest
+	// state is a failure (anything but online and connecting): the camera
+	// grid counts them per cell ("offline") without a query. It is called
+	// once per grid request on the request goroutine, so it must be safe
+	// for concurrent use, cheap and must not block. Nil means none.
+	Troubled func() []TroubledCamera
+	// Alerting, when set, reports whether a camera has an unacknowledged
+	// alert (events.IsAlert, of the last 24 hours): camera listings then mark it
+	// ("alerting": true). It is called once per listed camera and must not
+	// block. Nil means no camera is alerting.
+	Alerting func(cameraID string) bool
+	// AlertingCameras, when set, lists the ids of the cameras Alerting
+	// reports; the camera grid counts them per cell ("alerting"), looking
+	// each up in the store unless Troubled gave it, so the list should be
+	// the few cameras with unacknowledged alerts. Nil means none.
+	AlertingCameras func() []string
 	// HLS serves live video as LL-HLS under
 	// /api/v1/cameras/{id}/live/; nil answers 503 (live video is not
 	// enabled on this node).
@@ -89,6 +105,14 @@ type Config struct {
 	// SigningKeys are the public keys GET /api/v1/keys lists: the node's
 	// export-signing key.
 	SigningKeys []evidence.PublicKeyInfo
+	// Events is the event bus the /api/v1/events routes read and
+	// acknowledge on, and emergency grants are published to; nil answers
+	// those routes 503.
+	Events EventBus
+	// EventPing is how often an event stream sends ": ping" and checks
+	// that the caller's session is still valid; 0 means
+	// DefaultEventPing.
+	EventPing time.Duration
 	// MaxBodyBytes limits JSON request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// MaxImportBytes limits the CSV body of POST /api/v1/cameras/import;
@@ -108,15 +132,26 @@ type Server struct {
 	version       string
 	ready         func(ctx context.Context) error
 	health        func(cameraID string) (CameraHealth, bool)
+	troubled      func() []TroubledCamera
+	alerting      func(cameraID string) bool
+	alertingCams  func() []string
 	whep          WHEPService
 	hls           HLSService
 	playback      PlaybackService
 	exports       ExportService
 	audit         AuditLog
 	signingKeys   []evidence.PublicKeyInfo
+	events        EventBus
+	eventPing     time.Duration
+	streams       context.Context // ends the event streams (CloseStreams)
+	closeStreams  context.CancelFunc
 	metricsPublic bool
 	maxBody       int64
 	maxImport     int64
+
+	// verifying holds a token while an audit verification runs: one at a
+	// time.
+	verifying chan struct{}
 
 	mux       *http.ServeMux
 	promHTTP  http.Handler
@@ -139,16 +174,22 @@ func New(cfg Config) (*Server, error) {
 		version:       cfg.Version,
 		ready:         cfg.Ready,
 		health:        cfg.Health,
+		troubled:      cfg.Troubled,
+		alerting:      cfg.Alerting,
+		alertingCams:  cfg.AlertingCameras,
 		whep:          cfg.WHEP,
 		hls:           cfg.HLS,
 		playback:      cfg.Playback,
 		exports:       cfg.Exports,
 		audit:         cfg.Audit,
 		signingKeys:   cfg.SigningKeys,
+		events:        cfg.Events,
+		eventPing:     cfg.EventPing,
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
 		maxImport:     cfg.MaxImportBytes,
 		csrf:          http.NewCrossOriginProtection(),
+		verifying:     make(chan struct{}, 1),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -159,6 +200,10 @@ func New(cfg Config) (*Server, error) {
 	if s.maxImport <= 0 {
 		s.maxImport = DefaultMaxImportBytes
 	}
+	if s.eventPing <= 0 {
+		s.eventPing = DefaultEventPing
+	}
+	s.streams, s.closeStreams = context.WithCancel(context.Background())
 	reg, gath := cfg.Registerer, cfg.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"argus"
@@ -22,15 +24,39 @@ type cameraList struct {
 
 // cameraItem is a camera in a listing. SharedBy is the id of a share that
 // lets the caller see it, for a camera of an organisation the caller does
-// not otherwise see.
+// not otherwise see. State is its ingest state on this node (connecting,
+// online, stalled, offline, unauthorised, unsupported_codec), or StateIdle
+// while nobody records or watches it here; Alerting marks a camera with an
+// unacknowledged warning or critical event.
 type cameraItem struct {
 	*argus.Camera
 	SharedBy string `json:"shared_by,omitempty"`
+	State    string `json:"state"`
+	Alerting bool   `json:"alerting,omitempty"`
 }
 
 // gridResponse holds the non-empty cells of a camera grid.
 type gridResponse struct {
-	Cells []argus.GridCell `json:"cells"`
+	Cells []gridCell `json:"cells"`
+}
+
+// gridCell is a cell of the camera grid with, besides its count, how many
+// of its cameras this node knows to be in trouble (Offline: ingest state
+// offline, stalled, unauthorised or unsupported) and how many are alerting.
+type gridCell struct {
+	argus.GridCell
+	Offline  int `json:"offline,omitempty"`
+	Alerting int `json:"alerting,omitempty"`
+}
+
+// TroubledCamera is a camera this node pulls whose ingest state is a
+// failure, for the grid's per-cell counts.
+type TroubledCamera struct {
+	// Camera is the camera as the directory gave it at its last connection
+	// attempt, without credentials.
+	Camera *argus.Camera
+	// State is its ingest state (offline, stalled, unauthorised, …).
+	State string
 }
 
 // scopeOrgs narrows the organisations a listing asked for to those the
@@ -135,7 +161,10 @@ func (s *Server) listCameras(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, c := range page.Items {
-			out.Items = append(out.Items, cameraItem{Camera: c.Redacted(), SharedBy: sharedBy(&f, c)})
+			out.Items = append(out.Items, cameraItem{
+				Camera: c.Redacted(), SharedBy: sharedBy(&f, c), State: s.cameraState(c.ID),
+				Alerting: s.alerting != nil && s.alerting(c.ID),
+			})
 		}
 		out.Next = page.Next
 	}
@@ -160,16 +189,129 @@ func (s *Server) cameraGrid(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := gridResponse{Cells: []argus.GridCell{}}
+	out := gridResponse{Cells: []gridCell{}}
 	if !none {
 		cells, err := s.store.CameraGrid(r.Context(), argus.GridQuery{CameraFilter: f, Zoom: zoom})
 		if err != nil {
 			return err
 		}
-		out.Cells = append(out.Cells, cells...)
+		if out.Cells, err = s.gridStates(r.Context(), &f, zoom, cells); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// cameraState returns a camera's ingest state on this node, or StateIdle.
+func (s *Server) cameraState(id string) string {
+	if s.health != nil {
+		if h, ok := s.health(id); ok {
+			return h.State
+		}
+	}
+	return StateIdle
+}
+
+// gridStates counts per cell the cameras in trouble and the alerting ones
+// that f keeps (the grid's own filter and visibility), from the few that
+// Troubled and AlertingCameras name rather than from the directory. A
+// camera is put in the cell of its position, as the store aligns cells
+// (GridCellDeg(zoom) degrees from (-90, -180)); a cell is found by its
+// mean position, which lies inside it.
+func (s *Server) gridStates(ctx context.Context, f *argus.CameraFilter, zoom int, cells []argus.GridCell) ([]gridCell, error) {
+	out := make([]gridCell, len(cells))
+	for i, c := range cells {
+		out[i].GridCell = c
+	}
+	var troubled []TroubledCamera
+	var alerting []string
+	if s.troubled != nil {
+		troubled = s.troubled()
+	}
+	if s.alertingCams != nil {
+		alerting = s.alertingCams()
+	}
+	if len(cells) == 0 || len(troubled) == 0 && len(alerting) == 0 {
+		return out, nil
+	}
+	d := argus.GridCellDeg(zoom)
+	key := func(lat, lon float64) [2]int64 {
+		return [2]int64{int64(math.Floor((lat + 90) / d)), int64(math.Floor((lon + 180) / d))}
+	}
+	index := make(map[[2]int64]int, len(cells))
+	for i, c := range cells {
+		index[key(c.Lat, c.Lon)] = i
+	}
+	cell := func(c *argus.Camera) (int, bool) {
+		if !matchesFilter(f, c) {
+			return 0, false
+		}
+		i, ok := index[key(c.Lat, c.Lon)]
+		return i, ok
+	}
+	known := make(map[string]*argus.Camera, len(troubled))
+	for _, t := range troubled {
+		known[t.Camera.ID] = t.Camera
+		if i, ok := cell(t.Camera); ok {
+			out[i].Offline++
+		}
+	}
+	for _, id := range alerting {
+		c := known[id]
+		if c == nil {
+			var err error
+			c, err = s.store.Camera(ctx, id)
+			switch {
+			case argus.ErrorCode(err) == argus.ENOTFOUND:
+				continue
+			case err != nil:
+				return nil, err
+			}
+		}
+		if i, ok := cell(c); ok {
+			out[i].Alerting++
+		}
+	}
+	// A camera moved since ingest last read it may be counted in a cell
+	// that no longer holds it: a cell never says more than its count.
+	for i := range out {
+		out[i].Offline = min(out[i].Offline, out[i].Count)
+		out[i].Alerting = min(out[i].Alerting, out[i].Count)
+	}
+	return out, nil
+}
+
+// matchesFilter reports whether f keeps c, as the store's queries do:
+// owned by one of f.OrgIDs or covered by one of f.Shared (both empty: any
+// owner), and every other field that is set.
+func matchesFilter(f *argus.CameraFilter, c *argus.Camera) bool {
+	if len(f.OrgIDs) > 0 || len(f.Shared) > 0 {
+		ok := slices.Contains(f.OrgIDs, c.OrgID)
+		for i := 0; !ok && i < len(f.Shared); i++ {
+			ok = f.Shared[i].Covers(c)
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, t := range f.Tags {
+		if !slices.Contains(c.Tags, t) {
+			return false
+		}
+	}
+	switch p := c.Point(); {
+	case f.District != "" && c.District != f.District,
+		f.Recording != nil && c.Recording != *f.Recording,
+		f.BBox != nil && !f.BBox.Contains(p),
+		f.Near != nil && p.DistanceM(f.Near.Center) > f.Near.RadiusM:
+		return false
+	}
+	if needle := strings.ToLower(strings.TrimSpace(f.Text)); needle != "" {
+		return strings.Contains(strings.ToLower(c.ID), needle) || strings.Contains(strings.ToLower(c.Name), needle) ||
+			strings.Contains(strings.ToLower(c.Address), needle)
+	}
+	return true
 }
 
 // visibleCamera loads a camera the caller may see in the directory; others

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"argus"
+	"argus/internal/events"
 )
 
 // emergencyRequest is the body that opens emergency access to a camera.
@@ -89,12 +92,32 @@ func (s *Server) openEmergency(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.gate.InvalidateEmergencies()
-	// The owning organisation is told. There is no event bus yet: this
-	// warning, and the owner's GET /api/v1/emergencies, are the notice.
+	// The owning organisation is told: this warning, an emergency.opened
+	// event on the camera, and the owner's GET /api/v1/emergencies.
 	info(ctx).log.Warn("emergency access", "owner_org_id", g.OwnerOrgID, "camera_id", g.CameraID, "user_id", g.UserID,
 		"username", p.Username, "org_id", g.OrgID, "reason", g.Reason, "until", g.Until, "grant", g.ID)
+	s.publishEmergency(ctx, p, g)
 	writeJSON(w, http.StatusCreated, g)
 	return nil
+}
+
+// publishEmergency publishes the emergency.opened event of a grant, on its
+// camera and with its owner's organisation. The grant stands whether or
+// not the bus takes the event: a failure is logged.
+func (s *Server) publishEmergency(ctx context.Context, p argus.Principal, g *argus.EmergencyGrant) {
+	if s.events == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := s.events.Publish(ctx, events.Event{
+		Time: g.CreatedAt, Type: events.TypeEmergencyOpened, Severity: events.SeverityWarning, CameraID: g.CameraID, OrgID: g.OwnerOrgID,
+		Message: fmt.Sprintf("Emergency access opened by %s (%s) until %s: %s", p.Username, g.OrgID, g.Until.UTC().Format(time.RFC3339), clipText(g.Reason)),
+		Data:    map[string]any{"user": p.Username, "org_id": g.OrgID, "reason": g.Reason, "until": g.Until.UTC(), "grant": g.ID},
+	})
+	if err != nil {
+		info(ctx).log.Error("emergency access: the event was not published", "grant", g.ID, "err", err)
+	}
 }
 
 // listEmergencies lists the emergency grants on the cameras of, or opened

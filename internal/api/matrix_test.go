@@ -16,6 +16,7 @@ import (
 	"argus"
 	"argus/internal/api"
 	"argus/internal/audit"
+	"argus/internal/events"
 	"argus/internal/evidence"
 	"argus/internal/export"
 	"argus/internal/live"
@@ -95,6 +96,7 @@ type mreq struct {
 	ctype  string // Content-Type; application/json when body is set and ctype is empty
 	token  string // the bearer token, instead of the caller's own
 	cookie string // a Cookie header to send
+	stream bool   // an endless response (SSE): its status is the answer
 }
 
 func matrixRoutes() []matrixRoute {
@@ -265,6 +267,18 @@ func matrixRoutes() []matrixRoute {
 		{route: "GET /api/v1/audit", want: "AADDDAU", build: get("/api/v1/audit")},
 		{route: "GET /api/v1/audit/export", want: "AADDDAU", build: get("/api/v1/audit/export")},
 		{route: "GET /api/v1/audit/report", want: "AADDDAU", build: get("/api/v1/audit/report")},
+		{route: "GET /api/v1/audit/verify", want: "AADDDAU", build: get("/api/v1/audit/verify")},
+
+		// Events: a camera's are for whoever sees the camera in the
+		// directory; acknowledging one passes the same test.
+		{route: "GET /api/v1/events", want: anyUser, build: get("/api/v1/events")},
+		{route: "GET /api/v1/events/stream", want: anyUser, build: func(*mx) mreq {
+			return mreq{target: "/api/v1/events/stream", stream: true}
+		}},
+		{route: "POST /api/v1/events/{id}/ack", own: anyUser, shared: anyUser, unshared: notOwnCamera, expired: notOwnCamera, revoked: notOwnCamera,
+			build: func(m *mx) mreq {
+				return mreq{target: "/api/v1/events/" + m.freshEvent() + "/ack", body: `{"note":"seen"}`}
+			}},
 
 		{route: "GET /api/v1/users", want: manage, build: get("/api/v1/users")},
 		{route: "POST /api/v1/users", want: manage, build: func(m *mx) mreq {
@@ -406,6 +420,7 @@ type matrixFixture struct {
 	idp    *testIdP
 	pb     *playback.Service
 	ex     *export.Manager
+	bus    *events.Bus
 
 	// exports are the callers' finished exports: user → situation → id.
 	mu      sync.Mutex
@@ -451,6 +466,8 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		t.Cleanup(ex.Close)
 		fix.ex = ex
 		c.Playback, c.Exports, c.Audit = pb, ex, auditLog
+		fix.bus = openEventBus(t)
+		c.Events = fix.bus
 		c.WHEP, c.HLS = fix.whep, fakeHLS{}
 		c.Health = func(string) (api.CameraHealth, bool) { return api.CameraHealth{}, false }
 	})
@@ -580,6 +597,9 @@ func (f *matrixFixture) send(t *testing.T, method string, req mreq, user string)
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if req.stream {
+		return response{status: resp.StatusCode, header: resp.Header}
+	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
@@ -673,6 +693,17 @@ func (m *mx) oidcCallback() mreq {
 		t.Fatalf("OIDC sign-in did not start: %d %s, cookie %q", toIdP.status, toIdP.body, cookie)
 	}
 	return mreq{target: back.RequestURI(), cookie: cookie}
+}
+
+// freshEvent publishes an event of the situation's camera.
+func (m *mx) freshEvent() string {
+	e, err := m.fix.bus.Publish(context.Background(), events.Event{
+		Type: events.TypeCameraOffline, Severity: events.SeverityWarning, CameraID: m.cam().ID, OrgID: m.owner(), Message: "offline",
+	})
+	if err != nil {
+		m.t().Fatal(err)
+	}
+	return e.ID
 }
 
 // freshOrg adds an organisation below police.

@@ -7,6 +7,7 @@ import (
 	"argus"
 	"argus/internal/audit"
 	"argus/internal/camimport"
+	"argus/internal/events"
 	"argus/internal/export"
 	"argus/internal/playback"
 )
@@ -213,12 +214,22 @@ func routeTable() []route {
 		{method: "GET", path: "/api/v1/audit/export", id: "exportAudit", tag: "audit", summary: "The audit records the filters select, newest first, as JSON lines (one record per line, as in listAudit's items).",
 			query: auditParams(), status: 200, contentType: "application/x-ndjson", handle: (*Server).exportAudit},
 
+		{method: "GET", path: "/api/v1/audit/verify", id: "verifyAudit", tag: "audit", summary: "Verify the whole audit log as `argus audit verify` does (every record's hash, the chain, the signed checkpoints) on a snapshot taken when the call starts; the answer is ok, or the first bad record and why. Audited; one verification runs at a time.",
+			response: typeOf[auditVerification](), status: 200, handle: (*Server).verifyAudit},
 		{method: "GET", path: "/api/v1/audit/report", id: "reportAudit", tag: "audit", summary: "Transparency report of from..to from the audit log alone: per organisation, live views, playbacks, exports, PTZ sessions, emergency accesses, shares granted and revoked, denied attempts.",
 			query: []param{
 				{name: "from", typ: "string", desc: "start, RFC 3339 (default: the first record)"},
 				{name: "to", typ: "string", desc: "end, RFC 3339, exclusive (default: now)"},
 			},
 			response: typeOf[audit.TransparencyReport](), status: 200, handle: (*Server).reportAudit},
+
+		{method: "GET", path: "/api/v1/events", id: "listEvents", tag: "events", summary: "One page of the events the caller may see, newest first: those of the cameras it may see in the directory, and node-wide events for administrators and the system organisation (docs/events.md).",
+			query: eventListParams(), response: typeOf[eventList](), status: 200, handle: (*Server).listEvents},
+		{method: "GET", path: "/api/v1/events/stream", id: "streamEvents", tag: "events", summary: "The events the caller may see as Server-Sent Events (event: event, id: the event id, data: the event), live, and from the one after Last-Event-ID (header, or last_event_id) when given; a ': ping' comment every 15 s.",
+			query:  append(eventFilterParams(), param{name: "last_event_id", typ: "string", desc: "replay the events after this id first (the Last-Event-ID header wins)"}),
+			status: 200, contentType: "text/event-stream", handle: (*Server).streamEvents},
+		{method: "POST", path: "/api/v1/events/{id}/ack", id: "ackEvent", tag: "events", summary: "Acknowledge an event the caller may see, with a note: publishes alert.acknowledged and answers the event, acknowledged; 409 when it was acknowledged already.",
+			request: typeOf[ackRequest](), response: typeOf[events.Event](), status: 200, handle: (*Server).ackEvent},
 
 		{method: "GET", path: "/api/v1/users", id: "listUsers", tag: "users", summary: "Users the caller may manage, ordered by id.",
 			query:    []param{{name: "org", typ: "string", desc: "keep the users of this organisation"}},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"time"
 
 	"argus/internal/evidence"
 )
@@ -50,6 +51,8 @@ type Report struct {
 	// Sealed is the seq of the last intact checkpoint: records after it
 	// are chained but not yet signed.
 	Sealed int64
+	// SealedAt is the time of that checkpoint; zero when there is none.
+	SealedAt time.Time
 	// Problem is the first bad record; nil when the log verifies.
 	Problem *Problem
 }
@@ -83,18 +86,46 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 		return nil, fmt.Errorf("verify audit log: %w", err)
 	}
 	defer db.Close()
-	cps, err := loadCheckpoints(ctx, db)
+	rep, err := verifySnapshot(ctx, db, opts.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("verify audit log %s: %w", path, err)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT `+recordColumns+` FROM records ORDER BY seq`)
+	return rep, nil
+}
+
+// Verify is the package's Verify run on this open log, with the public
+// half of its signing key. It reads one consistent snapshot of the log (a
+// read transaction of the WAL database), so appends go on while it runs
+// and are not part of its report; a record appended after the snapshot is
+// neither counted nor checked.
+func (l *Log) Verify(ctx context.Context) (*Report, error) {
+	rep, err := verifySnapshot(ctx, l.r, []ed25519.PublicKey{l.key.Public})
 	if err != nil {
-		return nil, fmt.Errorf("verify audit log %s: %w", path, err)
+		return nil, fmt.Errorf("verify audit log: %w", err)
+	}
+	return rep, nil
+}
+
+// verifySnapshot walks the log in db inside one read transaction, so the
+// checkpoints and the records it reads are of the same moment.
+func verifySnapshot(ctx context.Context, db *sql.DB, keys []ed25519.PublicKey) (*Report, error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	cps, err := loadCheckpoints(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+recordColumns+` FROM records ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("read records: %w", err)
 	}
 	defer rows.Close()
 
 	rep := &Report{}
-	v := verifier{keys: opts.Keys, prev: make([]byte, sha256.Size)}
+	v := verifier{keys: keys, prev: make([]byte, sha256.Size)}
 	next, ci := int64(1), 0
 	for rows.Next() {
 		r, err := scanRecord(rows)
@@ -104,7 +135,7 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 			rep.Problem = &Problem{Seq: bad.seq, Kind: ProblemAltered, What: bad.what}
 			return rep, nil
 		case err != nil:
-			return nil, fmt.Errorf("verify audit log %s: %w", path, err)
+			return nil, err
 		}
 		if rep.Problem = v.record(r, next); rep.Problem != nil {
 			return rep, nil
@@ -113,15 +144,15 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, erro
 			if rep.Problem = v.checkpoint(cps[ci], r); rep.Problem != nil {
 				return rep, nil
 			}
-			ci++
 			rep.Checkpoints++
-			rep.Sealed = r.Seq
+			rep.Sealed, rep.SealedAt = r.Seq, cps[ci].Time
+			ci++
 		}
 		rep.Records++
 		next++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("verify audit log %s: %w", path, err)
+		return nil, fmt.Errorf("read records: %w", err)
 	}
 	if ci < len(cps) {
 		rep.Problem = &Problem{Seq: next, Kind: ProblemRemoved, What: fmt.Sprintf(
@@ -190,8 +221,8 @@ func (v *verifier) checkpoint(cp *Checkpoint, r *Record) *Problem {
 }
 
 // loadCheckpoints reads every checkpoint, oldest first.
-func loadCheckpoints(ctx context.Context, db *sql.DB) ([]*Checkpoint, error) {
-	rows, err := db.QueryContext(ctx, `SELECT seq, prev_seq, hash, time, key_id, signature FROM checkpoints ORDER BY seq`)
+func loadCheckpoints(ctx context.Context, tx *sql.Tx) ([]*Checkpoint, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, prev_seq, hash, time, key_id, signature FROM checkpoints ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}

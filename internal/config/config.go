@@ -49,6 +49,19 @@ type Config struct {
 	Live Live `yaml:"live"`
 	// RTSP configures the RTSP re-serve for VLC, ffplay and other VMS.
 	RTSP RTSP `yaml:"rtsp"`
+	// Events configures the event bus (docs/events.md).
+	Events Events `yaml:"events"`
+}
+
+// Events configures the event bus: NATS JetStream, embedded or external
+// (docs/events.md).
+type Events struct {
+	// NATSURL is an external NATS server with JetStream, or a
+	// comma-separated list of a cluster's (nats://host:4222, tls://…);
+	// empty runs an embedded server in-process, storing under Data/nats.
+	NATSURL string `yaml:"nats_url"`
+	// Retention is how long events are kept.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Live configures live video (docs/live.md).
@@ -237,6 +250,7 @@ func Default() Config {
 		Recording:   Recording{MinFree: "5%", SweepInterval: time.Minute, SegmentDuration: time.Minute, FragmentDuration: time.Second},
 		Live:        Live{WebRTC: LiveWebRTC{UDPPort: 8189, PublicIPs: []string{}}, HLS: LiveHLS{IdleTimeout: 30 * time.Second, MaxMuxers: 1000}, MaxTranscodes: 4, FFmpeg: "ffmpeg"},
 		RTSP:        RTSP{Listen: "127.0.0.1:9554"},
+		Events:      Events{Retention: 30 * 24 * time.Hour},
 	}
 }
 
@@ -430,6 +444,9 @@ func (c *Config) Validate() error {
 	if err := checkHostPort(c.HTTP.Listen); err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
+	if err := c.Events.validate(); err != nil {
+		return err
+	}
 	return c.Auth.OIDC.validate()
 }
 
@@ -460,6 +477,33 @@ func (o *OIDC) validate() error {
 		}
 	}
 	return nil
+}
+
+// validate checks the event bus settings.
+func (e *Events) validate() error {
+	if e.Retention < time.Hour || e.Retention > 10*365*24*time.Hour {
+		return fmt.Errorf("events.retention: %s is outside 1h..87600h", e.Retention)
+	}
+	if e.NATSURL == "" {
+		return nil
+	}
+	for _, raw := range strings.Split(e.NATSURL, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || !oneOf(u.Scheme, "nats", "tls", "ws", "wss") || u.Host == "" {
+			return fmt.Errorf("events.nats_url: %q is not a nats://, tls://, ws:// or wss:// URL", redactUserinfo(raw))
+		}
+	}
+	return nil
+}
+
+// redactUserinfo hides a password in a URL for an error message.
+func redactUserinfo(raw string) string {
+	if at := strings.LastIndex(raw, "@"); at >= 0 {
+		if scheme := strings.Index(raw, "://"); scheme >= 0 && scheme < at {
+			return raw[:scheme+3] + "…" + raw[at:]
+		}
+	}
+	return raw
 }
 
 // checkURL accepts an absolute http or https URL.

@@ -37,7 +37,8 @@ func TestLoadLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path, []string{"ARGUS_HTTP_LISTEN=127.0.0.1:7000", "ARGUS_AUTH_SESSION_TTL=2h", "ARGUS_HTTP_METRICS_PUBLIC=true", "ARGUS_ADMIN_PASSWORD=ignored", "HOME=/root",
-		"ARGUS_RECORDING_MIN_FREE=20GiB", "ARGUS_RECORDING_SWEEP_INTERVAL=30s"})
+		"ARGUS_RECORDING_MIN_FREE=20GiB", "ARGUS_RECORDING_SWEEP_INTERVAL=30s",
+		"ARGUS_EVENTS_NATS_URL=nats://nats-1.example:4222,tls://nats-2.example:4222", "ARGUS_EVENTS_RETENTION=2160h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +50,9 @@ func TestLoadLayers(t *testing.T) {
 	}
 	if cfg.Recording.MinFree != "20GiB" || cfg.Recording.SweepInterval != 30*time.Second {
 		t.Errorf("recording settings from the environment not applied: %+v", cfg.Recording)
+	}
+	if cfg.Events.NATSURL != "nats://nats-1.example:4222,tls://nats-2.example:4222" || cfg.Events.Retention != 90*24*time.Hour {
+		t.Errorf("event bus settings from the environment not applied: %+v", cfg.Events)
 	}
 	if cfg.Log.Format != "auto" {
 		t.Errorf("unset value lost its default: %q", cfg.Log.Format)
@@ -81,6 +85,10 @@ func TestConfErrors(t *testing.T) {
 		{"min free of the whole disk", "recording:\n  min_free: 100%\n", nil, `recording.min_free: "100%" is not a percentage in 0..100 (e.g. 5%)`},
 		{"bad min free from env", "", []string{"ARGUS_RECORDING_MIN_FREE=-1GB"}, `recording.min_free: "-1GB" is not a size`},
 		{"sweep too often", "recording:\n  sweep_interval: 10ms\n", nil, "recording.sweep_interval: 10ms is outside 1s..24h"},
+		{"events kept too briefly", "events:\n  retention: 10m\n", nil, "events.retention: 10m0s is outside 1h..87600h"},
+		{"events nats url not nats", "events:\n  nats_url: http://nats.example:4222\n", nil, `events.nats_url: "http://nats.example:4222" is not a nats://`},
+		{"events nats url without host", "", []string{"ARGUS_EVENTS_NATS_URL=nats://a.example:4222,nats://"}, `events.nats_url: "nats://" is not`},
+		{"events nats url password hidden", "events:\n  nats_url: 'http://argus:s3cret@nats.example'\n", nil, `"http://…@nats.example"`},
 		{"oidc issuer not a URL", "auth:\n  oidc:\n    issuer: idp.example\n", nil, `auth.oidc.issuer: "idp.example" is not an http(s) URL`},
 		{"oidc without client id", "auth:\n  oidc:\n    issuer: https://idp.example\n    redirect_url: https://a.example/cb\n", nil,
 			"auth.oidc.client_id: must not be empty"},

@@ -11,6 +11,7 @@ import (
 
 	"argus"
 	"argus/internal/config"
+	"argus/internal/events"
 	"argus/internal/hub"
 	"argus/internal/ingest"
 	"argus/internal/live"
@@ -31,9 +32,14 @@ type media struct {
 	segments   *fsstore.Store
 	recorder   *record.Manager
 	sweeper    *retention.Sweeper
+	// pulled holds the directory's copy of each camera ingest resolves,
+	// for the map's counts of cameras in trouble.
+	pulled *pulledCameras
 }
 
-func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger *slog.Logger, reg prometheus.Registerer) (*media, error) {
+// newMedia builds the media core; publish takes the events it raises (camera
+// state changes, storage pressure) and must not block.
+func newMedia(ctx context.Context, cfg config.Config, store argus.Store, publish func(events.Event) bool, logger *slog.Logger, reg prometheus.Registerer) (*media, error) {
 	segments, err := fsstore.Open(cfg.RecordingsDir(), fsstore.Options{Logger: logger.With("role", "segments")})
 	if err != nil {
 		return nil, fmt.Errorf("open the recordings directory: %w", err)
@@ -47,12 +53,17 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 	for _, r := range repaired {
 		logger.Info("repaired a partial segment", "camera", r.Partial.Camera, "segment", r.Finished.Path(), "removed", r.Removed, "dropped_bytes", r.Dropped)
 	}
+	pulled := &pulledCameras{cams: map[string]*argus.Camera{}}
+	states := &stateEvents{}
 	ing, err := ingest.New(ingest.Config{
-		Resolve:    resolver(store),
+		Resolve:    resolver(rememberingStore{store, pulled}),
 		Logger:     logger.With("role", "ingest"),
 		Registerer: reg,
 		Events: func(e ingest.Event) {
 			logger.Info("camera state", "camera", e.CameraID, "from", e.From, "to", e.To, "err", e.Err)
+			if ev, ok := states.event(e); ok {
+				publish(ev)
+			}
 		},
 	})
 	if err != nil {
@@ -114,6 +125,9 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 				level = slog.LevelWarn
 			}
 			logger.Log(context.Background(), level, "storage event", "type", e.Type, "camera", e.Camera, "rule", e.Rule, "segments", e.Segments, "bytes", e.Bytes)
+			if e.Type == retention.EventPressure {
+				publish(storageEvent(e))
+			}
 		},
 		Registerer: reg,
 	})
@@ -121,7 +135,7 @@ func newMedia(ctx context.Context, cfg config.Config, store argus.Store, logger 
 		_ = h.Close()
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	return &media{ingest: ing, hub: h, transcoder: tc, segments: segments, recorder: rec, sweeper: sw}, nil
+	return &media{ingest: ing, hub: h, transcoder: tc, segments: segments, recorder: rec, sweeper: sw, pulled: pulled}, nil
 }
 
 // resolver reads a camera's stream from the directory before every

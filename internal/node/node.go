@@ -24,6 +24,7 @@ import (
 	"argus/internal/api"
 	"argus/internal/audit"
 	"argus/internal/config"
+	"argus/internal/events"
 	"argus/internal/evidence"
 	"argus/web"
 )
@@ -67,6 +68,10 @@ type Node struct {
 	media  *media
 	live   *liveVideo
 	rec    *recorded
+	// bus is the event bus; events the queue the media core publishes
+	// into it through.
+	bus    *events.Bus
+	events *events.Queue
 }
 
 // New opens the store, makes sure the bootstrap admin exists, builds the API
@@ -96,8 +101,18 @@ func New(ctx context.Context, opts Options) (*Node, error) {
 		_ = store.Close()
 		return nil, err
 	}
+	n.bus, err = events.Open(ctx, events.Config{
+		URL: cfg.Events.NATSURL, Dir: filepath.Join(cfg.Data, "nats"), Retention: cfg.Events.Retention,
+		Logger: logger.With("role", "events"),
+	})
+	if err != nil {
+		_ = store.Close()
+		_ = n.audit.Close()
+		return nil, fmt.Errorf("event bus: %w", err)
+	}
 	if err := n.build(ctx, opts); err != nil {
 		_ = store.Close()
+		_ = n.bus.Close()
 		_ = n.audit.Close()
 		return nil, err
 	}
@@ -147,20 +162,27 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	queue, err := events.NewQueue(events.QueueConfig{
+		Bus: n.bus, OrgOf: cameraOrg(n.store), Logger: n.logger.With("role", "events"), Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("event queue: %w", err)
+	}
 	var (
 		m   *media
 		lv  *liveVideo
 		rec *recorded
 	)
 	if !opts.NoRecord {
-		if m, err = newMedia(ctx, cfg, n.store, n.logger, reg); err != nil {
+		if m, err = newMedia(ctx, cfg, n.store, queue.Send, n.logger, reg); err != nil {
+			queue.Close()
 			return err
 		}
 		if lv, err = newLive(cfg, m.hub, m.transcoder, n.store, auth, gate, n.audit, n.logger, reg); err != nil {
 			_ = m.close()
 			return err
 		}
-		if rec, err = newRecorded(cfg, n.key, m.segments, n.store, n.logger); err != nil {
+		if rec, err = newRecorded(cfg, n.key, m.segments, n.store, n.bus, n.logger); err != nil {
 			_ = lv.close()
 			_ = m.close()
 			return err
@@ -170,19 +192,24 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		rec.close()
 		_ = lv.close()
 		_ = m.close()
+		queue.Close()
 		return err
 	}
 	acfg := api.Config{
-		Store:         n.store,
-		Gate:          gate,
-		Auth:          auth,
-		OIDC:          oidc,
-		Logger:        n.logger,
-		Registerer:    reg,
-		Version:       opts.Version,
-		MetricsPublic: cfg.HTTP.MetricsPublic,
-		Health:        n.cameraHealth,
-		Audit:         n.audit,
+		Store:           n.store,
+		Gate:            gate,
+		Auth:            auth,
+		OIDC:            oidc,
+		Logger:          n.logger,
+		Registerer:      reg,
+		Version:         opts.Version,
+		MetricsPublic:   cfg.HTTP.MetricsPublic,
+		Health:          n.cameraHealth,
+		Troubled:        n.troubledCameras,
+		Audit:           n.audit,
+		Events:          n.bus,
+		Alerting:        n.bus.Alerting,
+		AlertingCameras: n.bus.AlertingCameras,
 	}
 	if lv != nil {
 		acfg.HLS, acfg.WHEP = lv.hls, lv.whep
@@ -202,7 +229,7 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fail(fmt.Errorf("http listen: %w", err))
 	}
-	n.live, n.rec = lv, rec
+	n.live, n.rec, n.events = lv, rec, queue
 	n.auth, n.gate, n.ln, n.media = auth, gate, ln, m
 	n.srv = &http.Server{
 		Handler:           routes(srv.Handler()),
@@ -210,6 +237,8 @@ func (n *Node) build(ctx context.Context, opts Options) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(n.logger.Handler(), slog.LevelWarn),
 	}
+	// Event streams (SSE) never go idle: they end when shutdown begins.
+	n.srv.RegisterOnShutdown(srv.CloseStreams)
 	return nil
 }
 
@@ -241,11 +270,13 @@ func (n *Node) Store() argus.Store { return n.store }
 func (n *Node) Auth() *access.Auth { return n.auth }
 
 // Run serves and records until ctx is cancelled, then stops in this order:
-// live sessions end; the HTTP listener stops accepting while, at the same
-// time, every recorder finishes its segment in flight (both within
-// ShutdownTimeout); then the camera sources close, then the store, and last
-// the audit log (which seals itself with a final checkpoint), once nothing
-// can ask the gate any more. It returns nil after a clean stop.
+// live sessions end; the HTTP listener stops accepting (event streams end)
+// while, at the same time, every recorder finishes its segment in flight
+// (both within ShutdownTimeout); then the camera sources close, then the
+// event queue publishes what it holds and the event bus closes, then the
+// store, and last the audit log (which seals itself with a final
+// checkpoint), once nothing can ask the gate any more. It returns nil
+// after a clean stop.
 func (n *Node) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- n.srv.Serve(n.ln) }()
@@ -267,7 +298,9 @@ func (n *Node) Run(ctx context.Context) error {
 // Close releases what New acquired, for a node that never ran.
 func (n *Node) Close() error {
 	n.rec.close()
-	return errors.Join(n.ln.Close(), n.live.close(), n.media.close(), n.store.Close(), n.audit.Close())
+	err := errors.Join(n.ln.Close(), n.live.close(), n.media.close())
+	n.events.Close()
+	return errors.Join(err, n.bus.Close(), n.store.Close(), n.audit.Close())
 }
 
 func (n *Node) shutdown(mediaDone <-chan error) error {
@@ -290,6 +323,12 @@ func (n *Node) shutdown(mediaDone <-chan error) error {
 	}
 	if err := n.media.close(); err != nil {
 		errs = append(errs, fmt.Errorf("close camera sources: %w", err))
+	}
+	// The events the media core raised while stopping are published
+	// (the queue looks cameras up in the store), then the bus closes.
+	n.events.Close()
+	if err := n.bus.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close event bus: %w", err))
 	}
 	if err := n.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))

@@ -1,11 +1,14 @@
 package node
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"argus"
 	"argus/internal/config"
+	"argus/internal/events"
 	"argus/internal/evidence"
 	"argus/internal/export"
 	"argus/internal/playback"
@@ -22,8 +25,8 @@ type recorded struct {
 }
 
 // newRecorded builds playback and export over segments; exports are signed
-// with the node's key.
-func newRecorded(cfg config.Config, key *evidence.Key, segments segment.Store, holds argus.HoldStore, logger *slog.Logger) (*recorded, error) {
+// with the node's key, and timelines carry the camera's events from bus.
+func newRecorded(cfg config.Config, key *evidence.Key, segments segment.Store, holds argus.HoldStore, bus *events.Bus, logger *slog.Logger) (*recorded, error) {
 	nodeID, err := os.Hostname()
 	if err != nil || nodeID == "" {
 		nodeID = "argus"
@@ -31,7 +34,12 @@ func newRecorded(cfg config.Config, key *evidence.Key, segments segment.Store, h
 	// Every playback part must hold a fragment: parts at least twice the
 	// recorder's fragment duration.
 	part := max(playback.DefaultPartDuration, 2*cfg.Recording.FragmentDuration)
-	pb, err := playback.New(playback.Config{Store: segments, PartDuration: part, Logger: logger.With("role", "playback")})
+	pb, err := playback.New(playback.Config{
+		Store: segments, PartDuration: part, Logger: logger.With("role", "playback"),
+		Events: func(ctx context.Context, camera string, from, to time.Time) ([]events.Event, error) {
+			return bus.Range(ctx, events.Filter{CameraID: camera, From: from, To: to})
+		},
+	})
 	if err != nil {
 		return nil, err
 	}

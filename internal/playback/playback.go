@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"argus"
+	"argus/internal/events"
 	"argus/internal/segment"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives errors serving files; nil discards them.
 	Logger *slog.Logger
+	// Events, when set, returns a camera's events in [from, to), oldest
+	// first, for the timeline; nil leaves the timeline without events.
+	Events func(ctx context.Context, camera string, from, to time.Time) ([]Event, error)
 }
 
 // Service answers timeline and playback requests. It is safe for concurrent
@@ -112,12 +116,12 @@ type Span struct {
 	To   time.Time `json:"to"`
 }
 
-// Event is a marker on the timeline (alerts, once they exist).
-type Event struct {
-	At   time.Time `json:"at"`
-	Kind string    `json:"kind"`
-	ID   string    `json:"id,omitempty"`
-}
+// Event is a marker on the timeline: one of the camera's events, the
+// object the event API shows (docs/events.md).
+type Event = events.Event
+
+// MaxTimelineEvents is the most events one timeline holds.
+const MaxTimelineEvents = events.MaxRange
 
 // Timeline is a camera's recorded ranges and gaps over a requested range.
 type Timeline struct {
@@ -145,7 +149,8 @@ func CheckRange(from, to time.Time) error {
 }
 
 // Timeline returns camera's recorded ranges and gaps in [from, to), merged
-// from the segment layout (segment.Ranges).
+// from the segment layout (segment.Ranges), and its events over the range,
+// oldest first, at most MaxTimelineEvents.
 func (s *Service) Timeline(ctx context.Context, camera string, from, to time.Time) (*Timeline, error) {
 	if err := CheckRange(from, to); err != nil {
 		return nil, err
@@ -156,6 +161,16 @@ func (s *Service) Timeline(ctx context.Context, camera string, from, to time.Tim
 		return nil, fmt.Errorf("timeline of %s: %w", camera, err)
 	}
 	tl := &Timeline{From: from, To: to, Ranges: spans(ranges), Gaps: spans(segment.Gaps(ranges, from, to)), Events: []Event{}}
+	if s.cfg.Events != nil {
+		evs, err := s.cfg.Events(ctx, camera, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("events of %s: %w", camera, err)
+		}
+		if len(evs) > MaxTimelineEvents {
+			evs = evs[:MaxTimelineEvents]
+		}
+		tl.Events = append(tl.Events, evs...)
+	}
 	return tl, nil
 }
 
