@@ -1,12 +1,13 @@
 // Administration: organisations, users, cameras (a form and CSV import with
 // its per-row report), shares (grant with scope, area, validity and purpose;
 // revoke), evidence holds, and the camera owner's view of who may access a
-// camera. Each tab has its address, #/admin/<tab>; #/admin/access/<camera>
+// camera. Organisations, users and cameras can be deleted, each after a
+// confirmation that names it and says what deleting it does. Each tab has its address, #/admin/<tab>; #/admin/access/<camera>
 // opens the owner's view of one camera. What the caller may not do, the API
 // refuses, and the tab says so in words.
 
 import * as maplibregl from 'maplibre-gl';
-import { ApiError, cameraPath, json, post, qs, type Camera, type Page } from './api';
+import { api, ApiError, cameraPath, json, post, qs, type Camera, type Page } from './api';
 import { ask, errorText, h, say } from './dom';
 import { clearErrors, field, formFoot, input, list, select, showError, table, toLocalInput, toRFC3339, when } from './forms';
 import type { Ctx } from './main';
@@ -94,6 +95,48 @@ function button(label: string, onclick: () => void, cls = 'secondary small', att
   return h('button', { type: 'button', class: cls, onclick, ...attrs }, label);
 }
 
+// confirmDelete asks, in a modal dialog that names what is deleted and
+// says what follows, whether to go on; it resolves to the answer.
+function confirmDelete(title: string, consequence: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    let yes = false;
+    const dlg = h('dialog', { class: 'ask confirm', 'aria-label': title },
+      h('h2', {}, title),
+      h('p', {}, consequence),
+      h('menu', {},
+        h('button', { type: 'button', class: 'secondary', 'data-answer': 'cancel', onclick: () => dlg.close() }, 'Cancel'),
+        h('button', { type: 'button', class: 'danger', 'data-answer': 'delete', onclick: () => { yes = true; dlg.close(); } }, 'Delete')));
+    dlg.addEventListener('close', () => { dlg.remove(); resolve(yes); });
+    document.body.append(dlg);
+    dlg.showModal();
+    dlg.querySelector<HTMLButtonElement>('[data-answer=cancel]')!.focus();
+  });
+}
+
+// deleter returns a function that, once confirmed, deletes what path names
+// and calls done; the API's refusal (an organisation that still owns
+// cameras, a user deleting themselves) is said in words in out.
+function deleter(out: HTMLElement, done: () => Promise<void>) {
+  return async (path: string, title: string, consequence: string, deleted: string) => {
+    out.textContent = '';
+    if (!await confirmDelete(title, consequence)) return;
+    try {
+      await api(path, { method: 'DELETE' });
+      say(deleted, 'info');
+      await done();
+    } catch (e) {
+      out.textContent = errorText(e);
+    }
+  };
+}
+
+// deleteError is the place in a section where a refused deletion is said.
+function deleteError(s: { el: HTMLElement }): HTMLElement {
+  const out = h('p', { class: 'error delete-error', role: 'alert' });
+  s.el.querySelector('h2')!.after(out);
+  return out;
+}
+
 // ---- organisations
 
 async function orgsTab(pane: HTMLElement, ctx: Ctx): Promise<void> {
@@ -101,12 +144,18 @@ async function orgsTab(pane: HTMLElement, ctx: Ctx): Promise<void> {
   const f = h('form', { class: 'admin-form', 'data-form': 'org' });
   pane.append(h('section', { class: 'admin-section' }, h('h2', {}, 'Add or change an organisation'), f), s.el);
   let editing = '';
+  const del = deleter(deleteError(s), () => reload());
   const reload = async () => {
     const items = await orgs();
     draw(items);
     await s.run(async () => table(['id', 'name', 'kind', 'parent', 'quota', ''], items.map((o) => [
       o.id, o.name, o.kind, o.parent_id ?? '', o.quota_bytes ? `${(o.quota_bytes / 2 ** 30).toFixed(1)} GiB` : '',
-      button('Edit', () => { editing = o.id; draw(items, o); f.scrollIntoView(); }),
+      h('span', { class: 'row-actions' },
+        button('Edit', () => { editing = o.id; draw(items, o); f.scrollIntoView(); }),
+        button('Delete', () => del('/api/v1/orgs/' + encodeURIComponent(o.id), `Delete the organisation ${o.name} (${o.id})?`,
+          'It is removed for good. argus refuses while it still owns cameras, has users or has organisations below it: ' +
+          'delete or move those first. The shares it granted or received, the evidence holds and the audit records that name it are kept.',
+          `Organisation ${o.name} deleted.`), 'secondary small', { 'data-delete': o.id })),
     ]), 'You may see no organisation.'));
   };
   const draw = (items: Org[], o?: Org) => {
@@ -168,6 +217,7 @@ async function usersTab(pane: HTMLElement, ctx: Ctx): Promise<void> {
     username: u.username, display_name: u.display_name ?? '', org_id: u.org_id, role: u.role, disabled: !!u.disabled,
     password: u.password || undefined,
   });
+  const del = deleter(deleteError(s), () => reload());
   const reload = () => s.run(async () => {
     const { items } = await json<{ items: UserRow[] }>('/api/v1/users');
     return table(['id', 'user name', 'name', 'organisation', 'role', 'state', ''], items.map((u) => [
@@ -180,7 +230,12 @@ async function usersTab(pane: HTMLElement, ctx: Ctx): Promise<void> {
             say(`${u.username} is ${u.disabled ? 'enabled' : 'disabled'}.`, 'info');
             await reload();
           } catch (e) { say(errorText(e)); }
-        })),
+        }),
+        u.id === ctx.user.id ? null : button('Delete', () => del('/api/v1/users/' + encodeURIComponent(u.id),
+          `Delete the user ${u.username}${u.display_name ? ` (${u.display_name})` : ''}?`,
+          'Their sessions and API tokens are revoked at once, so they are signed out everywhere and cannot sign in again. ' +
+          'Their records in the audit log are kept. To keep the account but stop its use, disable it instead.',
+          `User ${u.username} deleted.`), 'secondary small', { 'data-delete': u.id })),
     ]));
   });
   f.addEventListener('submit', async (ev) => {
@@ -298,13 +353,21 @@ async function camerasTab(pane: HTMLElement, ctx: Ctx): Promise<void> {
   search.addEventListener('input', () => { clearTimeout(timer); timer = window.setTimeout(reload, 250); });
   onUnmount(pane, () => clearTimeout(timer));
   s.el.querySelector('h2')!.after(search);
+  const del = deleter(deleteError(s), () => reload());
   const reload = () => s.run(async () => {
     const q = search.value.trim();
     const page = await json<Page<Camera>>('/api/v1/cameras?' + qs({ limit: 100, q: q.length >= 3 ? q : undefined }));
     return h('div', {},
       table(['id', 'name', 'organisation', 'address', 'tags', 'recording', ''], page.items.map((c) => [
         c.id, c.name, c.org_id, c.address ?? '', (c.tags ?? []).join(', '), c.recording ? 'yes' : 'no',
-        h('a', { href: '#/admin/access/' + encodeURIComponent(c.id), class: 'button secondary small' }, 'Who has access'),
+        h('span', { class: 'row-actions' },
+          h('a', { href: '#/admin/access/' + encodeURIComponent(c.id), class: 'button secondary small' }, 'Who has access'),
+          button('Delete', () => del(cameraPath(c.id), `Delete the camera ${c.name} (${c.id})?`,
+            'It leaves the directory: nobody can find, watch or play it back in argus any more, and its recording stops ' +
+            'within about 15 seconds. Its recorded video stays on disk: no age or size limit applies to it any more, only the ' +
+            'free-space floor (the oldest video goes when the disk runs short), and evidence holds on it keep protecting their ' +
+            'ranges. A camera added again with the same id finds that video again.',
+            `Camera ${c.name} deleted.`), 'secondary small', { 'data-delete': c.id })),
       ]), 'No camera.'),
       page.next ? h('p', { class: 'muted' }, 'The first 100; search to narrow.') : null);
   });

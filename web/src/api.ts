@@ -19,6 +19,10 @@ export interface Camera {
   district?: string;
   tags?: string[];
   recording?: boolean;
+  /** state is the ingest state on the node (listings only): idle when not pulled. */
+  state?: string;
+  /** alerting marks a camera with an unacknowledged warning or critical event. */
+  alerting?: boolean;
 }
 
 export interface Page<T> {
@@ -31,6 +35,10 @@ export interface GridCell {
   lon: number;
   count: number;
   camera_id?: string;
+  /** offline counts the cell's cameras in trouble (offline, stalled, unauthorised, unsupported). */
+  offline?: number;
+  /** alerting counts the cell's cameras with unacknowledged alerts. */
+  alerting?: number;
 }
 
 export interface Range {
@@ -43,7 +51,29 @@ export interface Timeline {
   to: string;
   ranges: Range[];
   gaps: Range[];
-  events: unknown[];
+  events: AlertEvent[];
+}
+
+/** Severity is how urgent an event is. */
+export type Severity = 'info' | 'warning' | 'critical';
+
+/**
+ * AlertEvent is one event of the event API: id is its decimal stream
+ * sequence; camera_id and org_id are empty for node-wide events;
+ * acknowledged_* are present once acknowledged.
+ */
+export interface AlertEvent {
+  id: string;
+  time: string;
+  type: string;
+  severity: Severity;
+  camera_id?: string;
+  org_id?: string;
+  message: string;
+  data?: Record<string, unknown>;
+  acknowledged_by?: string;
+  acknowledged_at?: string;
+  acknowledged_note?: string;
 }
 
 export interface Health {

@@ -1,7 +1,8 @@
 // The audit viewer, for auditors, organisation admins and administrators:
 // search the log (GET /api/v1/audit, newest first, a page at a time),
-// export the same selection as JSON lines, and the transparency report of a
-// range as a table per organisation.
+// export the same selection as JSON lines, verify the whole chain of hashes
+// and its signed checkpoints (GET /api/v1/audit/verify), and the
+// transparency report of a range as a table per organisation.
 
 import { json, qs } from './api';
 import { errorText, fmtTime, h } from './dom';
@@ -17,6 +18,37 @@ interface AuditRecord {
 }
 interface OrgActivity { org_id: string; denied_by_action?: { [action: string]: number }; [k: string]: unknown }
 interface Report { from: string; to: string; records: number; orgs: OrgActivity[] }
+interface Verification {
+  ok: boolean; records: number; checkpoints: number; sealed: number; last_checkpoint?: string; duration_ms: number;
+  problem?: { seq: number; kind: string; what: string };
+}
+
+// What each kind of problem means, in words.
+const problemWords: Record<string, string> = {
+  altered: 'it was altered',
+  removed: 'records were removed',
+  reordered: 'records were reordered',
+  checkpoint: 'a signed checkpoint is missing, forged or does not match the chain',
+};
+
+function plural(n: number, one: string, many: string): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+}
+
+// verificationText says the outcome of a verification in sentences.
+function verificationText(v: Verification): string {
+  const took = v.duration_ms < 1000 ? `${v.duration_ms} ms` : `${(v.duration_ms / 1000).toFixed(1)} s`;
+  if (v.ok) {
+    const unsealed = v.records - v.sealed;
+    return `The chain is intact: ${plural(v.records, 'record', 'records')} and ${plural(v.checkpoints, 'signed checkpoint', 'signed checkpoints')} verified in ${took}. ` +
+      (!v.checkpoints ? 'No checkpoint seals the chain yet: the node signs the chain within about a minute of a new record.'
+        : `The last checkpoint${v.last_checkpoint ? `, signed ${fmtTime(Date.parse(v.last_checkpoint))},` : ''} seals record ${v.sealed.toLocaleString()}` +
+        (unsealed ? `; the ${plural(unsealed, 'record', 'records')} after it ${unsealed === 1 ? 'is' : 'are'} chained but not yet signed.` : '.'));
+  }
+  const p = v.problem!;
+  return `The chain is broken at record ${p.seq.toLocaleString()}: ${problemWords[p.kind] ?? p.kind} (${p.what}). ` +
+    `${plural(v.records, 'record', 'records')} before it verified. Keep a copy of the node's audit.db and tell the platform's oversight.`;
+}
 
 const actions = ['directory.view', 'video.live', 'video.playback', 'video.export', 'camera.ptz', 'camera.manage', 'org.manage',
   'user.manage', 'audit.view', 'hold.view', 'hold.place', 'hold.release', 'share.manage', 'camera.emergency', 'system.admin'];
@@ -68,12 +100,19 @@ export function mountAudit(root: HTMLElement, _arg: string, _ctx: Ctx): () => vo
     field('To', input('to', { type: 'datetime-local' }), 'empty: now'),
     formFoot('Make the report'));
   const reportOut = h('div', { class: 'report' });
+  const verifyBtn = h('button', { type: 'button', 'data-action': 'verify' }, 'Verify chain');
+  const verifyProgress = h('progress', { hidden: true, 'aria-label': 'Verifying' });
+  const verifyOut = h('div', { class: 'verify-result', role: 'status', 'aria-live': 'polite' });
 
   root.append(h('div', { class: 'admin audit' },
     h('section', { class: 'admin-section' }, h('h2', {}, 'Audit log'),
-      h('p', { class: 'muted hint' }, 'Every decision of the access gate (allowed or denied), every administrative change and every live session, newest first. ' +
-        'The chain of hashes and its signed checkpoints are verified on the node with "argus audit verify"; the UI cannot verify them yet.'),
+      h('p', { class: 'muted hint' }, 'Every decision of the access gate (allowed or denied), every administrative change and every live session, newest first.'),
       search, h('div', { class: 'toolbar' }, exportLink, status), results, more),
+    h('section', { class: 'admin-section audit-verify' }, h('h2', {}, 'Integrity of the log'),
+      h('p', { class: 'muted hint' }, 'Each record carries the hash of the one before it, and the node signs the chain every so often (checkpoints). ' +
+        'Verifying reads the whole log, as "argus audit verify" does on the node, and names the first record altered, removed or reordered. ' +
+        'Records written while it runs are left for the next verification. The verification itself is recorded.'),
+      h('div', { class: 'toolbar' }, verifyBtn, verifyProgress), verifyOut),
     h('section', { class: 'admin-section' }, h('h2', {}, 'Transparency report'),
       h('p', { class: 'muted hint' }, 'What each organisation\'s users did in a range, counted from the audit log.'),
       reportForm, reportOut)));
@@ -123,7 +162,28 @@ export function mountAudit(root: HTMLElement, _arg: string, _ctx: Ctx): () => vo
     }
   });
 
+  let ticker = 0;
+  verifyBtn.addEventListener('click', async () => {
+    verifyBtn.disabled = true;
+    verifyProgress.hidden = false;
+    verifyProgress.removeAttribute('value');
+    const t0 = performance.now();
+    const busy = h('p', { class: 'muted' }, 'Verifying the chain…');
+    verifyOut.replaceChildren(busy);
+    ticker = window.setInterval(() => { busy.textContent = `Verifying the chain… ${Math.round((performance.now() - t0) / 1000)} s`; }, 1000);
+    try {
+      const v = await json<Verification>('/api/v1/audit/verify');
+      verifyOut.replaceChildren(h('p', { class: v.ok ? 'verify-ok' : 'verify-bad error', 'data-ok': String(v.ok), 'data-seq': v.problem?.seq ?? '' }, verificationText(v)));
+    } catch (e) {
+      verifyOut.replaceChildren(h('p', { class: 'error' }, 'The chain could not be verified: ' + errorText(e)));
+    } finally {
+      clearInterval(ticker);
+      verifyBtn.disabled = false;
+      verifyProgress.hidden = true;
+    }
+  });
+
   load(false);
   reportForm.requestSubmit();
-  return () => { seq++; };
+  return () => { seq++; clearInterval(ticker); };
 }

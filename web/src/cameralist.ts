@@ -1,8 +1,20 @@
 // The camera list beside the wall and the playback view: a search box
-// (name, address or id, 3+ characters) and the matching cameras.
+// (name, address or id, 3+ characters) and the matching cameras. Each can be
+// dragged (onto a wall tile) as text/x-argus-camera.
 
 import { searchCameras, type Camera } from './api';
 import { errorText, h } from './dom';
+
+/** cameraType is the drag and drop data type of a camera id. */
+export const cameraType = 'text/x-argus-camera';
+
+/** dragCamera makes a drag carry a camera id (and the id as plain text). */
+export function dragCamera(ev: DragEvent, id: string): void {
+  if (!ev.dataTransfer || !id) return;
+  ev.dataTransfer.setData(cameraType, id);
+  ev.dataTransfer.setData('text/plain', id);
+  ev.dataTransfer.effectAllowed = 'copyMove';
+}
 
 /** cameraList builds the list; pick is called with the camera clicked. */
 export function cameraList(pick: (c: Camera) => void, hint: string): HTMLElement {
@@ -16,7 +28,10 @@ export function cameraList(pick: (c: Camera) => void, hint: string): HTMLElement
       const items = await searchCameras(q);
       if (n !== seq) return;
       ul.replaceChildren(...items.map((c) => h('li', {},
-        h('button', { type: 'button', 'data-camera': c.id, title: hint, onclick: () => pick(c) },
+        h('button', {
+          type: 'button', 'data-camera': c.id, title: hint, draggable: 'true',
+          onclick: () => pick(c), ondragstart: (ev: Event) => dragCamera(ev as DragEvent, c.id),
+        },
           c.name, h('small', {}, [c.id, c.address, c.district].filter(Boolean).join(' · '))))));
       status.textContent = items.length ? '' : 'No camera matches.';
     } catch (e) {

@@ -1,5 +1,6 @@
 // Live video in a <video>: WHEP (WebRTC) first, for sub-second latency,
-// then LL-HLS through hls.js when WebRTC fails or is not wanted (?via=hls).
+// then LL-HLS through hls.js when WebRTC fails or is not wanted (?via=hls),
+// and an estimate of how far behind live the picture is.
 
 import Hls from 'hls.js/light';
 import { api, cameraPath } from './api';
@@ -12,7 +13,11 @@ export interface LiveStatus {
   transport?: Transport;
   source?: string; // X-Argus-Source: main, sub or transcode
   message?: string;
+  permanent?: boolean; // an error that retrying will not mend (not signed in, not allowed, no such camera)
 }
+
+// The counters of the last latency estimate, to measure the next interval.
+interface Counters { jb: number; emitted: number; decode: number; decoded: number }
 
 /** preferHLS is true when the page was opened with ?via=hls. */
 export function preferHLS(): boolean {
@@ -29,6 +34,7 @@ export class LivePlayer {
   private session?: string;
   private hls?: Hls;
   private stopped = false;
+  private last?: Counters;
 
   constructor(
     private video: HTMLVideoElement,
@@ -55,8 +61,50 @@ export class LivePlayer {
       this.llhls();
       this.video.dataset.transport = 'llhls';
     } catch (e) {
-      this.onStatus({ state: 'error', message: (e as Error).message });
+      this.onStatus({ state: 'error', message: (e as Error).message, permanent: true });
     }
+  }
+
+  /**
+   * latency estimates, in milliseconds, how far the picture shown is behind
+   * what the node sends, or resolves to null while it cannot tell (no frame
+   * since the last call). Over WHEP: the jitter buffer's delay and the decode
+   * time per frame since the last call (getStats), plus half the round trip;
+   * over LL-HLS: the distance to the live edge (hls.latency).
+   */
+  async latency(): Promise<number | null> {
+    if (this.hls) {
+      const l = this.hls.latency;
+      return Number.isFinite(l) && l > 0 ? l * 1000 : null;
+    }
+    if (this.pc) return this.whepLatency(this.pc);
+    const s = this.video.seekable; // native HLS (Safari): the distance to the end of what it may seek
+    return this.video.src && s.length ? Math.max(0, s.end(s.length - 1) - this.video.currentTime) * 1000 : null;
+  }
+
+  private async whepLatency(pc: RTCPeerConnection): Promise<number | null> {
+    const report = await pc.getStats();
+    let c: Counters | undefined;
+    let pair = '';
+    let rtt: number | undefined;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        c = { jb: s.jitterBufferDelay ?? 0, emitted: s.jitterBufferEmittedCount ?? 0, decode: s.totalDecodeTime ?? 0, decoded: s.framesDecoded ?? 0 };
+      } else if (s.type === 'transport' && s.selectedCandidatePairId) pair = s.selectedCandidatePairId;
+    });
+    report.forEach((s) => {
+      if (s.type !== 'candidate-pair' || typeof s.currentRoundTripTime !== 'number') return;
+      if (s.id === pair || (!pair && s.nominated && s.state === 'succeeded')) rtt = s.currentRoundTripTime;
+    });
+    if (!c) return null;
+    const p: Counters = this.last ?? { jb: 0, emitted: 0, decode: 0, decoded: 0 };
+    this.last = c;
+    const frames = c.emitted - p.emitted;
+    if (frames <= 0) return null;
+    const decoded = c.decoded - p.decoded;
+    const buffer = (c.jb - p.jb) / frames;
+    const decode = decoded > 0 ? (c.decode - p.decode) / decoded : 0;
+    return (buffer + decode + (rtt ?? 0) / 2) * 1000;
   }
 
   stop(): void {
@@ -133,7 +181,7 @@ export class LivePlayer {
       hls.on(Hls.Events.ERROR, (_e, data) => {
         if (!data.fatal) return;
         const status = (data.response as { code?: number } | undefined)?.code;
-        this.onStatus({ state: 'error', transport: 'llhls', message: liveError(status) });
+        this.onStatus({ state: 'error', transport: 'llhls', message: liveError(status), permanent: status === 401 || status === 403 || status === 404 });
       });
       hls.loadSource(url);
       hls.attachMedia(this.video);

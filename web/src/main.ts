@@ -1,12 +1,14 @@
-// The argus operator UI: sign-in, the top bar and the views (map, wall,
-// playback, admin, audit), switched by the location's hash (#/map, #/wall,
-// #/playback/<camera>, #/admin/<tab>, #/audit) so that every view has a URL to share or
-// bookmark and the server needs no routes of its own.
+// The argus operator UI: sign-in, the top bar (with the alerts bell) and the
+// views (map, wall, playback, admin, audit, alerts), switched by the
+// location's hash (#/map, #/wall, #/playback/<camera>, #/admin/<tab>,
+// #/audit, #/alerts) so that every view has a URL to share or bookmark and
+// the server needs no routes of its own.
 
 import './style.css';
 import { api, json, onUnauthorized, post, type User } from './api';
 import { errorText } from './dom';
 import { mountAdmin } from './admin';
+import { mountAlerts, startAlerts } from './alerts';
 import { mountAudit } from './audit';
 import { mountMap } from './map';
 import { mountPlayback } from './playback';
@@ -19,12 +21,13 @@ export interface Ctx {
 
 type Mount = (root: HTMLElement, arg: string, ctx: Ctx) => () => void;
 
-const views: Record<string, Mount> = { map: mountMap, wall: mountWall, playback: mountPlayback, admin: mountAdmin, audit: mountAudit };
+const views: Record<string, Mount> = { map: mountMap, wall: mountWall, playback: mountPlayback, admin: mountAdmin, audit: mountAudit, alerts: mountAlerts };
 
 const $ = (id: string) => document.getElementById(id)!;
 let ctx: Ctx | null = null;
 let unmount: (() => void) | null = null;
 let mounted = '';
+let stopAlerts: (() => void) | null = null;
 
 function route(): void {
   if (!ctx) return;
@@ -49,6 +52,8 @@ function showLogin(message = ''): void {
   unmount = null;
   mounted = '';
   ctx = null;
+  stopAlerts?.();
+  stopAlerts = null;
   $('topbar').hidden = true;
   $('app').hidden = true;
   $('app').replaceChildren();
@@ -94,6 +99,8 @@ async function start(): Promise<void> {
   $('login').hidden = true;
   $('topbar').hidden = false;
   $('app').hidden = false;
+  stopAlerts?.();
+  stopAlerts = startAlerts($('who'));
   route();
 }
 

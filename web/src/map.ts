@@ -1,13 +1,16 @@
 // The city map: cameras on a plain background (or a tile server's raster
 // tiles, ?tiles=URL with {z}/{x}/{y}), as the server's grid clusters while
-// the view holds many and as points, coloured by state, once it holds few.
-// Clicking a camera shows it with links to the wall and to playback.
+// the view holds many and as points once it holds few. A point shows its
+// camera's state (online, connecting, offline or failing, alerting, idle) by
+// colour and by a mark, and a cluster the number of its cameras offline and
+// alerting, both named in the legend. Clicking a camera shows it with links
+// to the wall and to playback.
 
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { camera, cameraPath, json, qs, remember, type Camera, type GridCell, type Health, type Page } from './api';
-import { cameraList } from './cameralist';
+import { cameraList, dragCamera } from './cameralist';
 import { errorText, h, say } from './dom';
 import type { Ctx } from './main';
 import { addToWall } from './wall';
@@ -16,22 +19,127 @@ maplibregl.setWorkerUrl(workerUrl);
 
 // Above this many cameras in view the map shows the grid's clusters.
 const maxPoints = 1000;
-// Health is asked per camera only when the view holds this few (the list
-// has no state; one request per camera does not scale).
-const maxHealth = 48;
+// How often a view of points asks again for its cameras' states (ms).
+const pointsRefresh = 15000;
 // How long the grid's answers are reused (ms): the counts may lag this much.
 const gridTTL = 30000;
 
-export const stateColours: Record<string, string> = {
-  online: '#3ccf7a',
-  connecting: '#f2b84b',
-  stalled: '#ff7a45',
-  offline: '#ff4d4f',
-  unauthorised: '#ff4d4f',
-  unsupported_codec: '#ff4d4f',
-  idle: '#7f9cbf',
-  unknown: '#9aa3ad',
+// A camera's class on the map: what its colour and its mark say. Colour is
+// never alone: each class has a mark of its own (drawn, as the map has no
+// fonts offline) and a word in the legend and on the camera's card.
+export type MapClass = 'alerting' | 'trouble' | 'online' | 'connecting' | 'idle' | 'unknown';
+
+export const mapClasses: Record<MapClass, { colour: string; label: string }> = {
+  online: { colour: '#3ccf7a', label: 'online' },
+  connecting: { colour: '#5fa8d3', label: 'connecting' },
+  trouble: { colour: '#ff4d4f', label: 'offline or failing' },
+  alerting: { colour: '#f2b84b', label: 'alerting' },
+  idle: { colour: '#9aa3ad', label: 'idle (not pulled)' },
+  unknown: { colour: '#6b7480', label: 'unknown' },
 };
+
+/** mapClass is the class of a camera's ingest state; an alert outranks it. */
+export function mapClass(state: string | undefined, alerting = false): MapClass {
+  if (alerting) return 'alerting';
+  switch (state) {
+    case 'online': case 'connecting': case 'idle': return state;
+    case undefined: case '': case 'unknown': return 'unknown';
+  }
+  return 'trouble'; // offline, stalled, unauthorised, unsupported
+}
+
+// stateWords says each ingest state in a sentence, for the card.
+const stateWords: Record<string, string> = {
+  online: 'Online.',
+  connecting: 'Connecting.',
+  idle: 'Idle: nobody records or watches it on this node.',
+  offline: 'Offline: the camera cannot be reached.',
+  stalled: 'Stalled: connected, but no video arrives.',
+  unauthorised: 'Unauthorised: the camera refuses argus\'s credentials.',
+  unsupported: 'Unsupported: the camera sends no codec argus carries.',
+  unsupported_codec: 'Unsupported: the camera sends no codec argus carries.',
+};
+
+// drawMark draws a class's mark centred at (x, y), radius r: a disc of its
+// colour holding a check (online), a dot (connecting), a cross (offline or
+// failing) or an exclamation mark (alerting); idle and unknown are rings.
+function drawMark(g: CanvasRenderingContext2D, cls: MapClass, x: number, y: number, r: number): void {
+  const colour = mapClasses[cls].colour;
+  g.lineCap = 'round';
+  g.lineJoin = 'round';
+  g.beginPath();
+  g.arc(x, y, r, 0, 2 * Math.PI);
+  if (cls === 'idle' || cls === 'unknown') {
+    g.fillStyle = '#10151c';
+    g.fill();
+    g.beginPath();
+    g.arc(x, y, r * 0.7, 0, 2 * Math.PI);
+    g.lineWidth = r * 0.45;
+    g.strokeStyle = colour;
+    g.stroke();
+    return;
+  }
+  g.fillStyle = colour;
+  g.fill();
+  g.lineWidth = Math.max(1, r * 0.14);
+  g.strokeStyle = '#10151c';
+  g.stroke();
+  const ink = cls === 'alerting' ? '#1c1300' : '#ffffff';
+  g.strokeStyle = ink;
+  g.fillStyle = ink;
+  g.lineWidth = r * 0.26;
+  const k = r * 0.4;
+  g.beginPath();
+  switch (cls) {
+    case 'online':
+      g.moveTo(x - k, y + k * 0.05);
+      g.lineTo(x - k * 0.2, y + k * 0.75);
+      g.lineTo(x + k, y - k * 0.6);
+      g.stroke();
+      break;
+    case 'connecting':
+      g.arc(x, y, r * 0.28, 0, 2 * Math.PI);
+      g.fill();
+      break;
+    case 'trouble':
+      g.moveTo(x - k, y - k);
+      g.lineTo(x + k, y + k);
+      g.moveTo(x + k, y - k);
+      g.lineTo(x - k, y + k);
+      g.stroke();
+      break;
+    case 'alerting':
+      g.moveTo(x, y - r * 0.5);
+      g.lineTo(x, y + r * 0.08);
+      g.stroke();
+      g.beginPath();
+      g.arc(x, y + r * 0.45, r * 0.15, 0, 2 * Math.PI);
+      g.fill();
+      break;
+  }
+}
+
+// markImage is a class's mark as a map image: 32 pixels drawn for a
+// pixel ratio of 2.
+function markImage(cls: MapClass): ImageData {
+  const c = document.createElement('canvas');
+  c.width = c.height = 32;
+  const g = c.getContext('2d')!;
+  drawMark(g, cls, 16, 16, 14);
+  return g.getImageData(0, 0, 32, 32);
+}
+
+/** markIcon is a class's mark as a small element, for legends and cards. */
+export function markIcon(cls: MapClass, size = 14): HTMLCanvasElement {
+  const dpr = window.devicePixelRatio || 1;
+  const c = h('canvas', { class: 'map-mark', 'data-class': cls, role: 'img', 'aria-label': mapClasses[cls].label }) as HTMLCanvasElement;
+  c.width = c.height = Math.round(size * dpr);
+  c.style.width = c.style.height = size + 'px';
+  const g = c.getContext('2d')!;
+  g.scale(dpr, dpr);
+  drawMark(g, cls, size / 2, size / 2, size / 2 - 1);
+  return c;
+}
 
 function tileURL(): string {
   return new URLSearchParams(location.search).get('tiles') ?? localStorage.getItem('argus.tiles') ?? '';
@@ -51,16 +159,29 @@ function style(tiles: string): maplibregl.StyleSpecification {
   }
   s.layers.push(
     {
-      id: 'cams', type: 'circle', source: 'cams',
-      paint: {
-        'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 4, 16, 8],
-        'circle-color': ['match', ['get', 'state'], ...Object.entries(stateColours).flat(), stateColours.unknown] as unknown as maplibregl.ExpressionSpecification,
-        'circle-stroke-color': ['case', ['boolean', ['get', 'selected'], false], '#ffffff', '#10151c'],
-        'circle-stroke-width': ['case', ['boolean', ['get', 'selected'], false], 3, 1.5],
+      id: 'cams-selected', type: 'circle', source: 'cams', filter: ['==', ['get', 'selected'], true],
+      paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 9, 16, 13], 'circle-color': '#ffffff' },
+    },
+    {
+      // Each camera's mark (markImage), one image per class.
+      id: 'cams', type: 'symbol', source: 'cams',
+      layout: {
+        'icon-image': ['concat', 'mark-', ['get', 'cls']],
+        'icon-size': ['interpolate', ['linear'], ['zoom'], 10, 0.6, 16, 1],
+        'icon-allow-overlap': true,
+        'icon-ignore-placement': true,
+        // Failing and alerting cameras on top.
+        'symbol-sort-key': ['match', ['get', 'cls'], 'alerting', 3, 'trouble', 2, 1],
       },
     },
   );
   return s;
+}
+
+// trouble says how many cameras are offline and alerting, when any are.
+function trouble(offline: number, alerting: number): string {
+  const parts = [offline ? `${offline.toLocaleString()} offline` : '', alerting ? `${alerting.toLocaleString()} alerting` : ''].filter(Boolean);
+  return parts.length ? '; ' + parts.join(', ') : '';
 }
 
 function countLabel(n: number): string {
@@ -79,6 +200,22 @@ const radius = (count: number) => Math.min(26, 8 + 1.5 * Math.log(Math.max(count
 // 200–900 ms per move in a software-rendered browser (docs/benchmarks.md,
 // "Map at city scale").
 function clusterLayer(map: maplibregl.Map): { set: (cells: GridCell[]) => void; at: (p: maplibregl.Point) => GridCell | undefined } {
+  // badge draws a count in a pill of a class's colour, prefixed with its
+  // sign (✕ offline, ! alerting) so that it is not told by colour alone.
+  const badge = (g: CanvasRenderingContext2D, x: number, y: number, text: string, cls: MapClass) => {
+    g.save();
+    g.font = 'bold 10px system-ui, sans-serif';
+    const w = Math.max(16, g.measureText(text).width + 8);
+    g.beginPath();
+    g.roundRect(x - w / 2, y - 8, w, 16, 8);
+    g.fillStyle = mapClasses[cls].colour;
+    g.fill();
+    g.strokeStyle = '#10151c';
+    g.stroke();
+    g.fillStyle = cls === 'alerting' ? '#1c1300' : '#ffffff';
+    g.fillText(text, x, y + 1);
+    g.restore();
+  };
   const canvas = h('canvas', { class: 'map-clusters' }) as HTMLCanvasElement;
   Object.assign(canvas.style, { position: 'absolute', left: '0', top: '0', pointerEvents: 'none' });
   map.getCanvasContainer().append(canvas);
@@ -111,6 +248,8 @@ function clusterLayer(map: maplibregl.Map): { set: (cells: GridCell[]) => void; 
       g.stroke();
       g.fillStyle = '#fff';
       g.fillText(countLabel(c.count), p.x, p.y + 1);
+      if (c.offline) badge(g, p.x + r * 0.8, p.y - r * 0.8, '✕ ' + countLabel(c.offline), 'trouble');
+      if (c.alerting) badge(g, p.x - r * 0.8, p.y - r * 0.8, '! ' + countLabel(c.alerting), 'alerting');
     }
   });
   return {
@@ -123,15 +262,15 @@ function clusterLayer(map: maplibregl.Map): { set: (cells: GridCell[]) => void; 
 
 export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void {
   const container = h('div', { class: 'map', 'data-cameras': 0 });
-  const card = h('div', { class: 'card', hidden: true });
+  const card = h('div', { class: 'card', hidden: true, draggable: 'true', ondragstart: (ev: Event) => dragCamera(ev as DragEvent, card.dataset.camera ?? '') });
   const info = h('p', { class: 'muted', role: 'status' });
   const wallBtn = h('button', { type: 'button', class: 'secondary', title: 'Put the cameras in view (up to 16) on the wall' }, 'Open the cameras in view on the wall');
   const list = cameraList((c) => focus(c), 'Click a camera to find it on the map.');
   list.querySelector('ul')!.before(info, wallBtn, card, h('hr'));
-  const legend = h('div', { class: 'legend', 'aria-label': 'Camera states' },
-    ...(['online', 'connecting', 'offline', 'idle', 'unknown'] as const).map((st) =>
-      h('span', {}, h('span', { class: 'dot', 'data-state': st }), ' ', st === 'idle' ? 'not pulled' : st)),
-    h('span', {}, h('span', { class: 'dot cluster' }), ' cluster (count)'));
+  const legend = h('div', { class: 'legend map-legend', role: 'list', 'aria-label': 'Camera states' },
+    ...(['online', 'connecting', 'trouble', 'alerting', 'idle'] as const).map((cls) =>
+      h('span', { role: 'listitem', 'data-class': cls }, markIcon(cls), ' ', mapClasses[cls].label)),
+    h('span', { role: 'listitem', 'data-class': 'cluster' }, h('span', { class: 'dot cluster' }), ' cluster: cameras, ✕ offline, ! alerting'));
   root.append(list, h('section', { class: 'map-pane' }, container, legend));
 
   const map = new maplibregl.Map({
@@ -143,7 +282,9 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
   const clusters = clusterLayer(map);
 
   let points: Camera[] = [];
-  const states = new Map<string, string>();
+  // Each listed camera's ingest state and whether it is alerting, from the
+  // listing.
+  const states = new Map<string, { state: string; alerting: boolean }>();
   let selected = '';
   let seq = 0;
   let destroyed = false;
@@ -169,7 +310,10 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
     const features = points.map((c) => ({
       type: 'Feature' as const,
       geometry: { type: 'Point' as const, coordinates: [c.lon, c.lat] },
-      properties: { id: c.id, name: c.name, state: states.get(c.id) ?? 'unknown', selected: c.id === selected },
+      properties: {
+        id: c.id, name: c.name, state: states.get(c.id)?.state ?? 'unknown',
+        cls: mapClass(states.get(c.id)?.state, states.get(c.id)?.alerting), selected: c.id === selected,
+      },
     }));
     (map.getSource('cams') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features });
     container.dataset.cameras = String(points.length);
@@ -192,7 +336,10 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
       .then((g) => { grids.set(zoom, { box, cells: g.cells, at: performance.now() }); return g.cells; });
   }
 
-  async function update() {
+  // update draws the view: the grid's clusters, or the points of its
+  // cameras with their states. A refresh (of the states of a view of
+  // points) is not a move: it is not measured.
+  async function update(refresh = false) {
     const n = ++seq;
     const b = map.getBounds();
     const view = [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -85, 85), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -85, 85)];
@@ -210,8 +357,10 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
         container.dataset.mode = 'clusters';
         if (points.length) { points = []; setPoints(); }
         clusters.set(inView);
-        info.textContent = `${total.toLocaleString()} cameras in view, in ${inView.length.toLocaleString()} clusters. Zoom in to see each camera.`;
-        drawn(n, moved, requested, answered);
+        const off = inView.reduce((s, c) => s + (c.offline ?? 0), 0);
+        const alerts = inView.reduce((s, c) => s + (c.alerting ?? 0), 0);
+        info.textContent = `${total.toLocaleString()} cameras in view, in ${inView.length.toLocaleString()} clusters${trouble(off, alerts)}. Zoom in to see each camera.`;
+        if (!refresh) drawn(n, moved, requested, answered);
         // The next zoom in and out, so that they too draw at once.
         for (const z of [zoom + 1, zoom - 1]) if (z >= 0 && z <= 22) gridCells(z, view).catch(() => { /* asked again when needed */ });
         return;
@@ -222,18 +371,13 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
       clusters.set([]);
       remember(page.items);
       points = page.items;
+      for (const c of points) states.set(c.id, { state: c.state ?? 'unknown', alerting: !!c.alerting });
       setPoints();
-      drawn(n, moved, requested, performance.now());
-      info.textContent = `${points.length} camera${points.length === 1 ? '' : 's'} in view.`;
-      if (points.length <= maxHealth) {
-        await Promise.all(points.filter((c) => !states.has(c.id)).map(async (c) => {
-          try {
-            const hl = await json<Health>(cameraPath(c.id) + '/health');
-            states.set(c.id, hl.state);
-          } catch { /* unknown */ }
-        }));
-        if (n === seq && !destroyed) setPoints();
-      }
+      if (!refresh) drawn(n, moved, requested, performance.now());
+      const off = points.filter((c) => mapClass(c.state) === 'trouble').length;
+      const alerts = points.filter((c) => c.alerting).length;
+      info.textContent = `${points.length} camera${points.length === 1 ? '' : 's'} in view${trouble(off, alerts)}.`;
+      if (selected && card.dataset.camera === selected && states.has(selected)) showState(selected);
     } catch (e) {
       if (n === seq) info.textContent = errorText(e);
     }
@@ -261,20 +405,41 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
     card.replaceChildren(h('p', {}, 'Loading…'));
     try {
       const c = await camera(id);
-      const state = states.get(id) ?? 'unknown';
+      if (!states.has(id)) {
+        // Not among the points in view (picked from the list at city zoom).
+        try {
+          const hl = await json<Health>(cameraPath(id) + '/health');
+          states.set(id, { state: hl.state, alerting: !!c.alerting });
+        } catch { /* unknown */ }
+      }
+      if (selected !== id) return;
       card.dataset.camera = id;
       card.replaceChildren(
         h('h3', {}, c.name),
-        h('p', {}, h('span', { class: 'dot', 'data-state': state }), ' ', state),
+        h('p', { class: 'map-state' }),
         h('p', { class: 'muted' }, [c.id, c.address, c.district, c.org_id].filter(Boolean).join(' · ')),
         h('p', { class: 'muted' }, (c.tags ?? []).join(', ')),
         h('div', { class: 'actions' },
           h('button', { type: 'button', onclick: () => { addToWall(ctx.user.id, id); location.hash = '#/wall'; } }, 'Watch on the wall'),
           h('button', { type: 'button', class: 'secondary', onclick: () => { addToWall(ctx.user.id, id); say(`${c.name} is on the wall.`, 'info'); } }, 'Add to wall'),
           h('a', { class: 'button secondary', href: '#/playback/' + encodeURIComponent(id) }, 'Playback')));
+      showState(id);
     } catch (e) {
       card.replaceChildren(h('p', { class: 'error' }, errorText(e)));
     }
+  }
+
+  // showState says the selected camera's state on its card, in words and
+  // with its mark.
+  function showState(id: string) {
+    const el = card.querySelector<HTMLElement>('.map-state');
+    if (!el) return;
+    const st = states.get(id);
+    const cls = mapClass(st?.state, st?.alerting);
+    el.dataset.class = cls;
+    el.dataset.state = st?.state ?? 'unknown';
+    const words = stateWords[st?.state ?? ''] ?? 'State unknown.';
+    el.replaceChildren(markIcon(cls), ' ', st?.alerting ? 'Alerting: an alert is not acknowledged. ' + words : words);
   }
 
   function focus(c: Camera) {
@@ -300,9 +465,22 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
   // A move ends once per gesture: its view is asked for at once (an older
   // view's answer that comes later is dropped by seq).
   map.on('moveend', () => { movedAt = performance.now(); update(); });
-  map.on('load', fit);
+  map.on('load', () => {
+    for (const cls of Object.keys(mapClasses) as MapClass[]) map.addImage('mark-' + cls, markImage(cls), { pixelRatio: 2 });
+    fit();
+  });
+  // A view of points asks again for its cameras' states now and then; a
+  // view of clusters gets new counts with the grid (gridTTL).
+  const refresher = window.setInterval(() => {
+    if (container.dataset.mode === 'points' && !document.hidden) update(true);
+  }, pointsRefresh);
   map.on('idle', () => {
-    container.dataset.rendered = String(map.queryRenderedFeatures({ layers: ['cams'] }).length);
+    const rendered = map.queryRenderedFeatures({ layers: ['cams'] });
+    container.dataset.rendered = String(rendered.length);
+    // How many of each class are drawn (data-trouble, data-online, …).
+    const n: Record<string, number> = {};
+    for (const f of rendered) n[f.properties.cls] = (n[f.properties.cls] ?? 0) + 1;
+    for (const cls of Object.keys(mapClasses)) container.dataset[cls] = String(n[cls] ?? 0);
   });
   map.on('error', (e) => console.warn('map:', e.error?.message));
 
@@ -314,6 +492,7 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
 
   return () => {
     destroyed = true;
+    clearInterval(refresher);
     map.remove();
   };
 }

@@ -1,9 +1,11 @@
 // Playback of one camera: the timeline of what was recorded, HLS VOD from
 // any instant (an hour's playlist at a time, with the purpose the API asks
 // for, once per camera), play/pause, speed, frame step, and mark in/out to
-// export a signed clip.
+// export a signed clip. #/playback/<camera>/<instant> (an RFC 3339 time, as
+// the alerts inbox links an event) plays from a few seconds before it.
 
 import Hls from 'hls.js/light';
+import { severityWords, typeWords } from './alerts';
 import { camera, cameraPath, json, post, qs, type Camera, type ExportJob, type Timeline as TimelineJSON } from './api';
 import { cameraList } from './cameralist';
 import { ask, errorText, fmtTime, h, say } from './dom';
@@ -25,7 +27,8 @@ export function mountPlayback(root: HTMLElement, arg: string, _ctx: Ctx): () => 
       h('h2', {}, 'Playback'), h('p', { class: 'muted' }, 'Choose a camera from the list, the map or a wall tile.')));
     return () => {};
   }
-  const id = arg;
+  const [id, atText = ''] = arg.split('/');
+  const at = atText ? Date.parse(atText) : NaN;
   const title = h('h2', {}, id);
   const reasonLine = h('span', { class: 'muted' });
   const video = h('video', { muted: true, playsinline: true, class: 'playback-video' });
@@ -41,7 +44,7 @@ export function mountPlayback(root: HTMLElement, arg: string, _ctx: Ctx): () => 
   const exportBtn = h('button', { type: 'button', disabled: true, title: 'Export the marked range (E)', 'data-action': 'export' }, 'Export…');
   const exportPanel = h('div', { class: 'exports' });
 
-  const end = Date.now() + 60e3;
+  const end = Number.isNaN(at) ? Date.now() + 60e3 : Math.min(Date.now() + 60e3, at + 7.5 * 60e3);
   const tl = new Timeline(end - 15 * 60e3, end, (t) => seek(t), () => scheduleLoad());
   let hls: Hls | undefined;
   let frags: Frag[] = [];
@@ -86,7 +89,14 @@ export function mountPlayback(root: HTMLElement, arg: string, _ctx: Ctx): () => 
         from: new Date(from).toISOString(), to: new Date(tl.to).toISOString(),
       }));
       if (destroyed) return;
-      tl.data = { ranges: t.ranges.map((r) => ({ from: Date.parse(r.from), to: Date.parse(r.to) })) };
+      tl.data = {
+        ranges: t.ranges.map((r) => ({ from: Date.parse(r.from), to: Date.parse(r.to) })),
+        // An acknowledgement is about another event, not the scene.
+        markers: (t.events ?? []).filter((e) => e.type !== 'alert.acknowledged').map((e) => {
+          const et = Date.parse(e.time);
+          return { t: et, severity: e.severity, label: `${severityWords[e.severity] ?? e.severity}: ${typeWords(e.type)} · ${fmtTime(et)}` };
+        }).sort((a, b) => a.t - b.t),
+      };
       tl.canvas.dataset.ranges = String(t.ranges.length);
       if (!t.ranges.length && !hls) status.textContent = 'Nothing recorded in this window. Zoom out or move the timeline.';
       else if (!hls) status.textContent = 'Click the timeline to play from that instant.';
@@ -320,6 +330,7 @@ export function mountPlayback(root: HTMLElement, arg: string, _ctx: Ctx): () => 
     ev.preventDefault();
   };
   document.addEventListener('keydown', onKey);
+  if (!Number.isNaN(at)) seek(at - 5e3);
 
   return () => {
     destroyed = true;

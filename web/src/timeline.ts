@@ -1,6 +1,7 @@
-// A zoomable timeline on a canvas: recorded ranges over gaps, the playhead,
-// the in/out marks, and a time axis from 30 days down to 10 seconds. Wheel
-// zooms around the pointer, dragging pans, a click seeks.
+// A zoomable timeline on a canvas: recorded ranges over gaps, event markers,
+// the playhead, the in/out marks, and a time axis from 30 days down to 10
+// seconds. Wheel zooms around the pointer, dragging pans, a click seeks (on a
+// marker: a few seconds before its event).
 
 import { fmtTime } from './dom';
 
@@ -9,16 +10,33 @@ export const maxSpan = 30 * 86400e3;
 
 const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((s) => s * 1000);
 
+/** Marker is an event on the timeline; label is its tooltip. */
+export interface Marker {
+  t: number;
+  severity: string;
+  label: string;
+}
+
 export interface TimelineData {
   ranges: { from: number; to: number }[];
+  markers?: Marker[]; // oldest first
 }
+
+// A click on a marker seeks this long before its event.
+const markerLead = 5e3;
+// How near a marker (CSS pixels) the pointer picks it.
+const markerReach = 5;
+// Markers closer than this (CSS pixels) are drawn as one, the most severe.
+const markerGap = 6;
+const markerColours: Record<string, string> = { info: '#7fb2ff', warning: '#f2b84b', critical: '#ff4d4f' };
+const markerRank: Record<string, number> = { info: 0, warning: 1, critical: 2 };
 
 /** Timeline draws the view [from, to) and reports seeks and view changes. */
 export class Timeline {
   readonly canvas: HTMLCanvasElement;
   from: number;
   to: number;
-  data: TimelineData = { ranges: [] };
+  data: TimelineData = { ranges: [], markers: [] };
   playhead: number | null = null;
   markIn: number | null = null;
   markOut: number | null = null;
@@ -59,6 +77,22 @@ export class Timeline {
     return ((t - this.from) / (this.to - this.from)) * this.canvas.clientWidth;
   }
 
+  /** markerAt is the most severe marker within reach of canvas x (the
+   * nearest of those), as drawn where markers crowd. */
+  markerAt(x: number): Marker | null {
+    const ms = this.data.markers ?? [];
+    let best: Marker | null = null;
+    let dist = markerReach;
+    const end = this.timeAt(x + markerReach);
+    for (let i = firstAt(ms, this.timeAt(x - markerReach)); i < ms.length && ms[i].t <= end; i++) {
+      const d = Math.abs(this.xOf(ms[i].t) - x);
+      if (d > markerReach) continue;
+      const rank = (markerRank[ms[i].severity] ?? 0) - (best ? markerRank[best.severity] ?? 0 : -1);
+      if (rank > 0 || (rank === 0 && d <= dist)) { best = ms[i]; dist = d; }
+    }
+    return best;
+  }
+
   /** zoom scales the view by factor around instant at (the centre by default). */
   zoom(factor: number, at = (this.from + this.to) / 2): void {
     const span = Math.min(maxSpan, Math.max(minSpan, (this.to - this.from) * factor));
@@ -92,6 +126,12 @@ export class Timeline {
     });
     c.addEventListener('pointermove', (ev) => {
       this.hover = this.timeAt(ev.offsetX);
+      const m = down ? null : this.markerAt(ev.offsetX);
+      const title = m ? m.label : '';
+      if (c.title !== title) {
+        c.title = title;
+        c.style.cursor = m ? 'pointer' : '';
+      }
       if (down) {
         const dx = ev.offsetX - down.x;
         if (Math.abs(dx) > 3) down.moved = true;
@@ -105,7 +145,10 @@ export class Timeline {
       this.draw();
     });
     c.addEventListener('pointerup', (ev) => {
-      if (down && !down.moved) this.onSeek(this.timeAt(ev.offsetX));
+      if (down && !down.moved) {
+        const m = this.markerAt(ev.offsetX);
+        this.onSeek(m ? m.t - markerLead : this.timeAt(ev.offsetX));
+      }
       down = null;
     });
     c.addEventListener('pointerleave', () => { this.hover = null; this.draw(); });
@@ -164,6 +207,45 @@ export class Timeline {
       g.fillText(tickLabel(t, step), x + 3, 4);
     }
 
+    // event markers: a triangle above the bar and a line through it, in the
+    // severity's colour. Where they crowd, one per markerGap pixels (the most
+    // severe); the triangles are one path per severity and the lines
+    // pixel-aligned rectangles, so a thousand events cost about a millisecond.
+    const ms = this.data.markers ?? [];
+    const drawn = new Map<string, { path: Path2D; xs: number[] }>();
+    const add = (m: Marker, x: number) => {
+      let d = drawn.get(m.severity);
+      if (!d) drawn.set(m.severity, (d = { path: new Path2D(), xs: [] }));
+      d.path.moveTo(x - 4, barTop - 10);
+      d.path.lineTo(x + 5, barTop - 10);
+      d.path.lineTo(x + 0.5, barTop - 1);
+      d.path.closePath();
+      d.xs.push(x);
+    };
+    let shown = 0;
+    let pending: Marker | null = null;
+    let px = 0;
+    const msEnd = this.timeAt(w + markerReach);
+    for (let i = firstAt(ms, this.timeAt(-markerReach)); i < ms.length && ms[i].t <= msEnd; i++) {
+      const m = ms[i];
+      const x = Math.round(this.xOf(m.t));
+      shown++;
+      if (pending && x - px < markerGap) {
+        if ((markerRank[m.severity] ?? 0) > (markerRank[pending.severity] ?? 0)) pending = m;
+        continue;
+      }
+      if (pending) add(pending, px);
+      pending = m;
+      px = x;
+    }
+    if (pending) add(pending, px);
+    for (const [sev, d] of drawn) {
+      g.fillStyle = markerColours[sev] ?? '#ccc';
+      g.fill(d.path);
+      for (const x of d.xs) g.fillRect(x, barTop, 1, barH);
+    }
+    c.dataset.markers = String(shown);
+
     // in/out selection
     if (this.markIn !== null || this.markOut !== null) {
       const a = this.markIn ?? this.markOut!;
@@ -196,6 +278,18 @@ export class Timeline {
       g.fillText(label, lx + 1, barTop + barH - 14);
     }
   }
+}
+
+// firstAt is the index of the first marker at or after t (markers sorted by time).
+function firstAt(ms: Marker[], t: number): number {
+  let lo = 0;
+  let hi = ms.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ms[mid].t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function tickLabel(t: number, step: number): string {
