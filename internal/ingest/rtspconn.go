@@ -526,12 +526,17 @@ func (c *rtspConn) readInto(b []byte, probe bool) (int, error) {
 	return m, err
 }
 
-// nap waits batchEvery, or until the connection is closed (false).
+// nap waits until the next multiple of batchEvery on the clock, or until
+// the connection is closed (false). Every unwatched camera wakes at the
+// same instants, so the node works through them in one burst and then
+// sleeps, instead of waking (and the scheduler spinning) thousands of
+// times a second at random.
 func (c *rtspConn) nap() bool {
+	d := batchEvery - time.Duration(time.Now().UnixNano()%int64(batchEvery))
 	if c.napTimer == nil {
-		c.napTimer = time.NewTimer(batchEvery)
+		c.napTimer = time.NewTimer(d)
 	} else {
-		c.napTimer.Reset(batchEvery)
+		c.napTimer.Reset(d)
 	}
 	select {
 	case <-c.napTimer.C:

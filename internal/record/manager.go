@@ -198,12 +198,27 @@ func (m *Manager) stopAll() {
 	m.wg.Wait()
 }
 
-// pumpBatch is how long a recorder that has caught up with its camera
-// waits before reading on: the units gather in its hub queue (far longer
-// than this) and are written in one go. A fragment is a second long, so
-// waking for every frame (and paying the scheduler each time) buys
-// nothing.
-const pumpBatch = 200 * time.Millisecond
+// pumpBatch and pumpPhase: a recorder that has caught up with its camera
+// waits for the next multiple of pumpBatch on the clock, plus pumpPhase,
+// before reading on: the units gather in its hub queue (far longer than
+// this) and are written in one go. A fragment is a second long, so waking
+// for every frame (and paying the scheduler each time) buys nothing.
+// Ingest reads unwatched cameras at the multiples of the same 250 ms
+// (ingest's batchEvery), so every recorder wakes once, in one burst with
+// the others, just after its camera's batch has arrived.
+const (
+	pumpBatch = 250 * time.Millisecond
+	pumpPhase = 30 * time.Millisecond
+)
+
+// untilPump returns how long to wait for the next pump instant after now.
+func untilPump(now time.Time) time.Duration {
+	d := pumpBatch - time.Duration((now.UnixNano()-int64(pumpPhase))%int64(pumpBatch))
+	if d < pumpBatch/10 {
+		d += pumpBatch // too close: this batch may still be arriving
+	}
+	return d
+}
 
 // record is one camera's recorder loop.
 func (m *Manager) record(ctx context.Context, camera string) {
@@ -249,19 +264,22 @@ func (m *Manager) pump(ctx context.Context, r *hub.Reader, w *Writer, log *slog.
 	nap := time.NewTimer(time.Hour)
 	nap.Stop()
 	defer nap.Stop()
+	var woke time.Time // when the last nap ended
 	for {
 		u, err := r.Read(ctx)
 		if err != nil {
 			return err
 		}
-		// Caught up with the camera: let units gather in the reader's
-		// queue rather than wake for every frame (see pumpBatch).
-		if !u.Wall.IsZero() && time.Since(u.Wall) < pumpBatch/2 {
-			nap.Reset(pumpBatch)
+		// A unit that arrived after the last nap ended starts a new
+		// batch: let the rest of it gather in the reader's queue rather
+		// than wake for every frame (see pumpBatch).
+		if !u.Wall.IsZero() && u.Wall.After(woke) {
+			nap.Reset(untilPump(time.Now()))
 			select {
 			case <-ctx.Done():
 			case <-nap.C:
 			}
+			woke = time.Now()
 		}
 		m.written.Inc()
 		if err := w.WriteUnit(ctx, u); err != nil {
