@@ -56,6 +56,21 @@ type CameraStore interface {
 	CameraGrid(ctx context.Context, q GridQuery) ([]GridCell, error)
 	// BeginCameraBulk starts a bulk insert (one transaction) for imports.
 	BeginCameraBulk(ctx context.Context) (CameraBulk, error)
+	// Districts summarises the directory by district, in name order,
+	// leaving out the cameras that have none.
+	Districts(ctx context.Context) ([]District, error)
+}
+
+// District is a district of the camera directory as the store summarises
+// it: its name, how many cameras each organisation owns in it, and points
+// whose convex hull is its outline. The hull contains every camera of the
+// district and lies at most one row of grid cells (GridCellDeg(16), about
+// 76 m of latitude) outside the hull of the cameras themselves; a camera
+// alone in its row is one of the points exactly.
+type District struct {
+	Name   string         `json:"name"`
+	ByOrg  map[string]int `json:"by_org"`
+	Points []GeoPoint     `json:"points"`
 }
 
 // CameraBulk is an open bulk insert. Add reports a per-camera *Error

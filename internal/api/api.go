@@ -120,6 +120,9 @@ type Config struct {
 	// file before the import starts, so this much disk may be used per
 	// import in flight.
 	MaxImportBytes int64
+	// Now is the clock that the cached district summary ages by; nil
+	// means time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP API. Build it with New and serve Handler().
@@ -148,6 +151,8 @@ type Server struct {
 	metricsPublic bool
 	maxBody       int64
 	maxImport     int64
+	now           func() time.Time
+	districts     districtCache
 
 	// verifying holds a token while an audit verification runs: one at a
 	// time.
@@ -188,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 		metricsPublic: cfg.MetricsPublic,
 		maxBody:       cfg.MaxBodyBytes,
 		maxImport:     cfg.MaxImportBytes,
+		now:           cfg.Now,
 		csrf:          http.NewCrossOriginProtection(),
 		verifying:     make(chan struct{}, 1),
 	}
@@ -202,6 +208,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.eventPing <= 0 {
 		s.eventPing = DefaultEventPing
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.streams, s.closeStreams = context.WithCancel(context.Background())
 	reg, gath := cfg.Registerer, cfg.Gatherer

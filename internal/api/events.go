@@ -190,12 +190,19 @@ func (s *Server) eventScope(r *http.Request, camera string) (*eventVisibility, e
 	return s.eventVisibility(ctx, p)
 }
 
-func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+// eventRequest checks that the bus is on and parses the filter the event
+// routes share.
+func (s *Server) eventRequest(r *http.Request) (events.Filter, url.Values, error) {
 	if s.events == nil {
-		return argus.Errorf(argus.EUNAVAILABLE, "the event bus is not enabled on this node")
+		return events.Filter{}, nil, argus.Errorf(argus.EUNAVAILABLE, "the event bus is not enabled on this node")
 	}
 	q := r.URL.Query()
 	f, err := parseEventFilter(q)
+	return f, q, err
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	f, q, err := s.eventRequest(r)
 	if err != nil {
 		return err
 	}
@@ -236,11 +243,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 // stream when it is not) and refreshes what the caller may see (a share
 // that ended stops its cameras' events).
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
-	if s.events == nil {
-		return argus.Errorf(argus.EUNAVAILABLE, "the event bus is not enabled on this node")
-	}
-	q := r.URL.Query()
-	f, err := parseEventFilter(q)
+	f, q, err := s.eventRequest(r)
 	if err != nil {
 		return err
 	}

@@ -155,6 +155,9 @@ func matrixRoutes() []matrixRoute {
 
 		{route: "GET /api/v1/cameras", want: anyUser, build: get("/api/v1/cameras")},
 		{route: "GET /api/v1/cameras/grid", want: anyUser, build: get("/api/v1/cameras/grid?bbox=-75,40,-73,41&zoom=12")},
+		// Names and outlines are for any signed-in user; counts are scoped
+		// (TestDistrictCounts).
+		{route: "GET /api/v1/districts", want: anyUser, build: get("/api/v1/districts")},
 		{route: "POST /api/v1/cameras", own: manage, shared: "ADDDDDU", unshared: "ADDDDDU", expired: "ADDDDDU", revoked: "ADDDDDU",
 			build: func(m *mx) mreq {
 				return mreq{target: "/api/v1/cameras", body: fmt.Sprintf(

@@ -122,6 +122,8 @@ func routeTable() []route {
 		{method: "GET", path: "/api/v1/cameras/grid", id: "cameraGrid", tag: "cameras", summary: "Camera counts per map cell inside bbox, for city-zoom maps.",
 			query:    append([]param{{name: "zoom", typ: "integer", desc: "web-map zoom level 0..22 (required)"}}, cameraFilterParams()...),
 			response: typeOf[gridResponse](), status: 200, handle: (*Server).cameraGrid},
+		{method: "GET", path: "/api/v1/districts", id: "listDistricts", tag: "cameras", summary: "The directory's districts in name order: name, outline and centre for any signed-in user, and the count of the caller's visible cameras in each.",
+			response: typeOf[districtList](), status: 200, handle: (*Server).listDistricts},
 		{method: "POST", path: "/api/v1/cameras", id: "createCamera", tag: "cameras", summary: "Add a camera (the id is generated when omitted).",
 			request: typeOf[argus.Camera](), response: typeOf[argus.Camera](), status: 201, handle: (*Server).createCamera},
 		{method: "POST", path: "/api/v1/cameras/import", id: "importCameras", tag: "cameras", summary: "Add cameras in bulk from a CSV file (docs/import.md); all or nothing unless mode=skip-bad.",

@@ -4,8 +4,13 @@
 // camera's state (online, connecting, offline or failing, alerting, idle) by
 // colour and by a mark, and a cluster the number of its cameras offline and
 // alerting, both named in the legend. Clicking a camera shows it with links
-// to the wall and to playback.
+// to the wall and to playback. Under the cameras, the directory's districts
+// (GET /api/v1/districts) are the background when there is no tile server,
+// and an overlay that can be switched on over one. Select area (key S, or
+// Shift-drag at any time) opens the cameras in a dragged rectangle on the
+// wall.
 
+import type { Feature } from 'geojson';
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
@@ -13,7 +18,7 @@ import { camera, cameraPath, json, qs, remember, type Camera, type GridCell, typ
 import { cameraList, dragCamera } from './cameralist';
 import { errorText, h, say } from './dom';
 import type { Ctx } from './main';
-import { addToWall } from './wall';
+import { addToWall, openOnWall } from './wall';
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -23,6 +28,21 @@ const maxPoints = 1000;
 const pointsRefresh = 15000;
 // How long the grid's answers are reused (ms): the counts may lag this much.
 const gridTTL = 30000;
+// The most cameras an area selection opens: the 4×4 wall.
+const wallMax = 16;
+
+// A district of GET /api/v1/districts.
+interface District {
+  name: string;
+  cameras: number;
+  outline: { lat: number; lon: number }[];
+  center: { lat: number; lon: number };
+}
+
+// Muted fills for the districts, one per district in turn, so that
+// neighbours differ; their outlines are lighter.
+const districtFills = ['#263447', '#2c3a36', '#352f45', '#3a3529', '#2a3a44', '#3b2f36'];
+const districtLayers = ['districts-fill', 'districts-line', 'districts-label'];
 
 // A camera's class on the map: what its colour and its mark say. Colour is
 // never alone: each class has a mark of its own (drawn, as the map has no
@@ -145,11 +165,39 @@ function tileURL(): string {
   return new URLSearchParams(location.search).get('tiles') ?? localStorage.getItem('argus.tiles') ?? '';
 }
 
-function style(tiles: string): maplibregl.StyleSpecification {
+// labelImage draws a district's name as a map image (maplibre has no fonts
+// offline): light text with a dark halo, for a pixel ratio of 2.
+function labelImage(text: string): ImageData {
+  const c = document.createElement('canvas');
+  const g = c.getContext('2d')!;
+  const font = '600 24px system-ui, sans-serif';
+  g.font = font;
+  c.width = Math.ceil(g.measureText(text).width) + 12;
+  c.height = 36;
+  g.font = font;
+  g.textAlign = 'center';
+  g.textBaseline = 'middle';
+  g.lineJoin = 'round';
+  g.lineWidth = 6;
+  g.strokeStyle = 'rgba(16, 21, 28, 0.85)';
+  g.strokeText(text, c.width / 2, c.height / 2);
+  g.fillStyle = '#aebcd0';
+  g.fillText(text, c.width / 2, c.height / 2);
+  return g.getImageData(0, 0, c.width, c.height);
+}
+
+// style is the map's style: the background, the tile server's tiles when
+// there is one, the districts (shown when districts is set) and the
+// cameras on top.
+function style(tiles: string, districts: boolean): maplibregl.StyleSpecification {
   const s: maplibregl.StyleSpecification = {
     version: 8,
     sources: {
       cams: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } },
+      // Tiled at zoom 8 at most (about 20 m a unit, finer than the
+      // outlines' 150 m cells) and overscaled above: the city is one or
+      // two tiles, so a pan loads none.
+      districts: { type: 'geojson', data: { type: 'FeatureCollection', features: [] }, maxzoom: 8 },
     },
     layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#1c2430' } }],
   };
@@ -157,7 +205,25 @@ function style(tiles: string): maplibregl.StyleSpecification {
     s.sources.tiles = { type: 'raster', tiles: [tiles], tileSize: 256, maxzoom: 19 };
     s.layers.push({ id: 'tiles', type: 'raster', source: 'tiles' });
   }
+  const visibility = districts ? 'visible' : 'none';
   s.layers.push(
+    {
+      id: 'districts-fill', type: 'fill', source: 'districts', filter: ['==', ['geometry-type'], 'Polygon'],
+      // Opaque over the plain background (software-rendered browsers draw
+      // an opaque layer much faster); see-through over tiles. The line
+      // layer draws the edges, so the fill is not antialiased.
+      layout: { visibility }, paint: { 'fill-color': ['get', 'fill'], 'fill-opacity': tiles ? 0.45 : 1, 'fill-antialias': false },
+    },
+    {
+      id: 'districts-line', type: 'line', source: 'districts', filter: ['==', ['geometry-type'], 'Polygon'],
+      layout: { visibility, 'line-join': 'round' }, paint: { 'line-color': '#5b6c84', 'line-width': 1.5 },
+    },
+    {
+      // Each district's name (labelImage) at its centre; names that would
+      // overlap are left out.
+      id: 'districts-label', type: 'symbol', source: 'districts', filter: ['==', ['geometry-type'], 'Point'],
+      layout: { visibility, 'icon-image': ['get', 'label'], 'icon-ignore-placement': true },
+    },
     {
       id: 'cams-selected', type: 'circle', source: 'cams', filter: ['==', ['get', 'selected'], true],
       paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 9, 16, 13], 'circle-color': '#ffffff' },
@@ -265,18 +331,28 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
   const card = h('div', { class: 'card', hidden: true, draggable: 'true', ondragstart: (ev: Event) => dragCamera(ev as DragEvent, card.dataset.camera ?? '') });
   const info = h('p', { class: 'muted', role: 'status' });
   const wallBtn = h('button', { type: 'button', class: 'secondary', title: 'Put the cameras in view (up to 16) on the wall' }, 'Open the cameras in view on the wall');
+  const selectBtn = h('button', {
+    type: 'button', class: 'secondary', 'aria-pressed': 'false', 'data-action': 'select-area',
+    title: `Drag a rectangle on the map to open its cameras (up to ${wallMax}) on the wall (key S; Shift-drag works at any time; Esc cancels)`,
+  }, 'Select area');
   const list = cameraList((c) => focus(c), 'Click a camera to find it on the map.');
-  list.querySelector('ul')!.before(info, wallBtn, card, h('hr'));
+  list.querySelector('ul')!.before(info, h('div', { class: 'actions' }, wallBtn, selectBtn), card, h('hr'));
+  const tiles = tileURL();
+  const districtsBox = h('input', { type: 'checkbox', name: 'districts' });
+  districtsBox.checked = !tiles;
+  const districtsToggle = h('label', { class: 'map-toggle', title: 'The districts of the camera directory under the cameras' }, districtsBox, ' Districts');
   const legend = h('div', { class: 'legend map-legend', role: 'list', 'aria-label': 'Camera states' },
     ...(['online', 'connecting', 'trouble', 'alerting', 'idle'] as const).map((cls) =>
       h('span', { role: 'listitem', 'data-class': cls }, markIcon(cls), ' ', mapClasses[cls].label)),
     h('span', { role: 'listitem', 'data-class': 'cluster' }, h('span', { class: 'dot cluster' }), ' cluster: cameras, ✕ offline, ! alerting'));
-  root.append(list, h('section', { class: 'map-pane' }, container, legend));
+  root.append(list, h('section', { class: 'map-pane' }, container, districtsToggle, legend));
 
   const map = new maplibregl.Map({
-    container, style: style(tileURL()), center: [0, 20], zoom: 1, attributionControl: false, maxPitch: 0, dragRotate: false, fadeDuration: 0,
+    container, style: style(tiles, districtsBox.checked), center: [0, 20], zoom: 1, attributionControl: false, maxPitch: 0, dragRotate: false, fadeDuration: 0,
   });
   map.touchZoomRotate.disableRotation();
+  // Shift-drag selects an area (below), instead of zooming to a box.
+  map.boxZoom.disable();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   const clusters = clusterLayer(map);
@@ -383,6 +459,61 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
     }
   }
 
+  // loadDistricts draws the directory's districts, once: a filled outline
+  // and the name (with the count of cameras the user may see) at its centre.
+  async function loadDistricts() {
+    try {
+      const list = await json<{ items: District[] }>('/api/v1/districts');
+      if (destroyed) return;
+      const features: Feature[] = [];
+      list.items.forEach((d, i) => {
+        const ring = d.outline.map((p) => [p.lon, p.lat]);
+        if (ring.length < 3) return;
+        ring.push(ring[0]);
+        const label = 'district-' + i;
+        map.addImage(label, labelImage(`${d.name} · ${countLabel(d.cameras)}`), { pixelRatio: 2 });
+        features.push(
+          { type: 'Feature', geometry: { type: 'Polygon', coordinates: [ring] }, properties: { name: d.name, fill: districtFills[i % districtFills.length] } },
+          { type: 'Feature', geometry: { type: 'Point', coordinates: [d.center.lon, d.center.lat] }, properties: { name: d.name, label } });
+      });
+      (map.getSource('districts') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features });
+      container.dataset.districts = String(features.length / 2);
+    } catch (e) {
+      console.warn('districts:', errorText(e));
+    }
+  }
+
+  function showDistricts(on: boolean) {
+    for (const id of districtLayers) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+    container.dataset.districtsShown = String(on);
+  }
+
+  // openArea opens the cameras in a box (west, south, east, north) on the
+  // wall, replacing what it showed: the first wallMax in id order, in the
+  // smallest layout that holds them, saying how many were left out.
+  async function openArea(box: number[]) {
+    const bbox = box.map((v) => v.toFixed(6)).join(',');
+    container.dataset.selection = bbox;
+    try {
+      const [page, grid] = await Promise.all([
+        json<Page<Camera>>('/api/v1/cameras?' + qs({ bbox, limit: wallMax })),
+        json<{ cells: GridCell[] }>('/api/v1/cameras/grid?' + qs({ bbox, zoom: 0 })),
+      ]);
+      if (destroyed) return;
+      if (!page.items.length) { say('No camera you may see is in that area.', 'info'); return; }
+      const total = Math.max(page.items.length, grid.cells.reduce((n, c) => n + c.count, 0));
+      const left = total - page.items.length;
+      remember(page.items);
+      openOnWall(ctx.user.id, page.items.map((c) => c.id));
+      say(left > 0
+        ? `${page.items.length} of the ${total.toLocaleString()} cameras in the area are on the wall; ${left.toLocaleString()} left out (the wall holds ${wallMax}).`
+        : `The ${total === 1 ? 'camera' : `${total} cameras`} in the area ${total === 1 ? 'is' : 'are'} on the wall.`, 'info');
+      location.hash = '#/wall';
+    } catch (e) {
+      say(errorText(e));
+    }
+  }
+
   // Start on the cameras: the grid at a low zoom gives where they are.
   async function fit() {
     try {
@@ -468,7 +599,69 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
   map.on('load', () => {
     for (const cls of Object.keys(mapClasses) as MapClass[]) map.addImage('mark-' + cls, markImage(cls), { pixelRatio: 2 });
     fit();
+    loadDistricts();
   });
+  districtsBox.addEventListener('change', () => showDistricts(districtsBox.checked));
+  container.dataset.districtsShown = String(districtsBox.checked);
+
+  // Selecting an area: in select mode a drag, and at any time a
+  // Shift-drag, draws a rectangle instead of panning (maplibre never sees
+  // the press); letting go opens its cameras on the wall.
+  let selecting = false;
+  let swallowClick = false;
+  const band = h('div', { class: 'map-select', hidden: true });
+  container.append(band);
+  function setSelecting(on: boolean) {
+    selecting = on;
+    selectBtn.setAttribute('aria-pressed', String(on));
+    container.classList.toggle('selecting', on);
+  }
+  selectBtn.addEventListener('click', () => setSelecting(!selecting));
+  container.addEventListener('mousedown', (ev) => {
+    if (ev.button !== 0 || !(selecting || ev.shiftKey) || !(ev.target as HTMLElement).closest('.maplibregl-canvas-container')) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    const r = container.getBoundingClientRect();
+    const x0 = ev.clientX - r.left;
+    const y0 = ev.clientY - r.top;
+    let x1 = x0;
+    let y1 = y0;
+    const move = (e: MouseEvent) => {
+      x1 = clamp(e.clientX - r.left, 0, r.width);
+      y1 = clamp(e.clientY - r.top, 0, r.height);
+      Object.assign(band.style, {
+        left: Math.min(x0, x1) + 'px', top: Math.min(y0, y1) + 'px', width: Math.abs(x1 - x0) + 'px', height: Math.abs(y1 - y0) + 'px',
+      });
+      band.hidden = false;
+    };
+    const up = (e: MouseEvent) => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+      move(e);
+      band.hidden = true;
+      setSelecting(false);
+      swallowClick = true;
+      if (Math.abs(x1 - x0) < 4 || Math.abs(y1 - y0) < 4) return;
+      const sw = map.unproject([Math.min(x0, x1), Math.max(y0, y1)]);
+      const ne = map.unproject([Math.max(x0, x1), Math.min(y0, y1)]);
+      openArea([clamp(sw.lng, -180, 180), clamp(sw.lat, -85, 85), clamp(ne.lng, -180, 180), clamp(ne.lat, -85, 85)]);
+    };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+  }, true);
+  // The click that ends a selection is not a click on the map.
+  container.addEventListener('click', (ev) => {
+    if (swallowClick) ev.stopPropagation();
+    swallowClick = false;
+  }, true);
+  const onKey = (ev: KeyboardEvent) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || (ev.target as HTMLElement).closest('input, textarea, select, dialog, [popover]')) return;
+    if (ev.key === 's' || ev.key === 'S') setSelecting(!selecting);
+    else if (ev.key === 'Escape' && selecting) setSelecting(false);
+    else return;
+    ev.preventDefault();
+  };
+  document.addEventListener('keydown', onKey);
   // A view of points asks again for its cameras' states now and then; a
   // view of clusters gets new counts with the grid (gridTTL).
   const refresher = window.setInterval(() => {
@@ -493,6 +686,7 @@ export function mountMap(root: HTMLElement, _arg: string, ctx: Ctx): () => void 
   return () => {
     destroyed = true;
     clearInterval(refresher);
+    document.removeEventListener('keydown', onKey);
     map.remove();
   };
 }

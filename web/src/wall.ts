@@ -59,6 +59,17 @@ export function addToWall(userId: string, cameraId: string): void {
   saveWall(userId, s);
 }
 
+/**
+ * openOnWall replaces the user's wall with these cameras (the first 16), in
+ * the smallest layout that holds them all.
+ */
+export function openOnWall(userId: string, cameraIds: string[]): void {
+  const cameras: (string | null)[] = cameraIds.slice(0, maxTiles);
+  const layout = layouts.find((n) => n * n >= cameras.length) ?? 4;
+  while (cameras.length < maxTiles) cameras.push(null);
+  saveWall(userId, { layout, cameras });
+}
+
 /** snapshotName is `<camera>-<UTC time>.png`, e.g. cam-1-20260124T140312Z.png. */
 export function snapshotName(cameraId: string, t: number): string {
   return `${cameraId}-${new Date(t).toISOString().replace(/[-:]|\.\d+/g, '')}.png`;
