@@ -10,7 +10,9 @@
 # (argus_ingest_bytes_total), frames (argus: units recorded versus
 # N×FPS×window, plus the loss counters; ffmpeg: packets in its finished
 # segments, counted with ffprobe, versus their timestamp span × FPS), and the
-# simulator's own CPU. Results go to bench/out/record-<date>.txt.
+# simulator's own CPU. Before each side starts, what the one before left
+# dirty in the page cache is written back (sync), so that neither pays for
+# the other's files. Results go to bench/out/record-<date>.txt.
 #
 #   bench/record.sh                              # N = 50 100 200 400 800, 60 s windows
 #   NS="100 400" DURATION=30 bench/record.sh
@@ -90,6 +92,19 @@ wait_for() {
 	return 1
 }
 calc() { awk "BEGIN{printf $1}"; }
+# settle: write back what the last contender left dirty in the page cache
+# (GBs at a few hundred cameras) before the next one starts, so that neither
+# side's window pays for the other's writeback; prints the seconds it took.
+settle() {
+	local t0 _
+	t0=$(now)
+	sync
+	for _ in $(seq 300); do
+		[ "$(awk '$1=="Dirty:"||$1=="Writeback:"{s+=$2} END{print s+0}' /proc/meminfo)" -lt 65536 ] && break
+		sleep 0.2
+	done
+	calc "\"%.0f\", $(now) - $t0"
+}
 # skipped FROM: frames the simulator skipped (host too slow) in its log
 # lines after line FROM.
 skipped() { tail -n +"$(($1 + 1))" "$WORK/sim.log" | { grep -o '"skipped":[0-9]*' || true; } | cut -d: -f2 | awk '{s+=$1} END{print s+0}'; }
@@ -108,6 +123,7 @@ run_argus() {
 	"${A[@]}" camera import "$WORK/city-rec.csv" >/dev/null 2>&1
 	local PP=()
 	[ -n "$PROFILE" ] && PP=(--pprof "127.0.0.1:$PPROF_PORT")
+	R[$n.a_settle]=$(settle)
 	ARGUS_ADMIN_PASSWORD=bench-admin-password ARGUS_HTTP_METRICS_PUBLIC=true \
 		"${A[@]}" serve --listen 127.0.0.1:0 "${PP[@]}" >"$WORK/serve.log" 2>&1 &
 	SERVER=$!
@@ -133,7 +149,13 @@ run_argus() {
 		CURL=$!
 	fi
 	sleep "$DURATION"
-	[ -n "$PROFILE" ] && { wait "$CURL"; curl -sf -o "$PROFILE/heap-$n.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/heap"; }
+	if [ -n "$PROFILE" ]; then
+		wait "$CURL"
+		curl -sf -o "$PROFILE/heap-$n.pprof" "http://127.0.0.1:$PPROF_PORT/debug/pprof/heap"
+		# The runtime's own account of the memory (MemStats), at the end.
+		curl -sf "http://127.0.0.1:$PPROF_PORT/debug/pprof/heap?debug=1" | sed -n '/^# runtime.MemStats/,$p' >"$PROFILE/memstats-$n.txt"
+		grep VmRSS "/proc/$SERVER/status" >>"$PROFILE/memstats-$n.txt"
+	fi
 	c1=$(ticks "$SERVER") sc1=$(ticks "$SIM") t1=$(now)
 	R[$n.a_skip]=$(skipped "$l0")
 	scrape || exit 1
@@ -159,6 +181,7 @@ run_argus() {
 run_peer() {
 	local n=$1 dir="$WORK/ffmpeg-$1" i
 	mkdir -p "$dir"
+	R[$n.p_settle]=$(settle)
 	PEERS=()
 	for i in $(seq "$n"); do
 		ffmpeg -nostdin -hide_banner -loglevel error -rtsp_transport tcp -i "rtsp://$SIMADDR/sim/$i" \
@@ -219,11 +242,11 @@ echo "simulator: $SIMADDR, $maxn cameras (pid $SIM)"
 for n in $NS; do
 	echo "--- N=$n: argus  (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
 	run_argus "$n"
-	echo "    cpu ${R[$n.a_cpu]}% rss $((R[$n.a_rss] / 1024)) MiB frames ${R[$n.a_frames]}/${R[$n.a_expect]} (sim skipped ${R[$n.a_skip]}) drops ${R[$n.a_drops]} load ${R[$n.a_load]}"
+	echo "    settled ${R[$n.a_settle]} s; cpu ${R[$n.a_cpu]}% rss $((R[$n.a_rss] / 1024)) MiB frames ${R[$n.a_frames]}/${R[$n.a_expect]} (sim skipped ${R[$n.a_skip]}) drops ${R[$n.a_drops]} load ${R[$n.a_load]}"
 	if [ "$PEER" = 1 ] && [ "$n" -le "$PEER_MAX" ]; then
 		echo "--- N=$n: ffmpeg peer  (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
 		run_peer "$n"
-		echo "    cpu ${R[$n.p_cpu]}% rss $((R[$n.p_rss] / 1024)) MiB (pss $((R[$n.p_pss] / 1024))) frames ${R[$n.p_frames]}/${R[$n.p_expect]} (sim skipped ${R[$n.p_skip]}) alive ${R[$n.p_alive]} load ${R[$n.p_load]}"
+		echo "    settled ${R[$n.p_settle]} s; cpu ${R[$n.p_cpu]}% rss $((R[$n.p_rss] / 1024)) MiB (pss $((R[$n.p_pss] / 1024))) frames ${R[$n.p_frames]}/${R[$n.p_expect]} (sim skipped ${R[$n.p_skip]}) alive ${R[$n.p_alive]} load ${R[$n.p_load]}"
 	fi
 done
 
