@@ -577,3 +577,60 @@ func TestPassiveReaders(t *testing.T) {
 		readAll(t, late, []*Unit{k1, p1, p2})
 	})
 }
+
+// TestRecycleOnlyForTheSoleReader checks when the hub lets a unit's source
+// take its buffers back: only for a unit that goes to exactly one reader
+// and into no GOP cache; Release then calls Recycle once.
+func TestRecycleOnlyForTheSoleReader(t *testing.T) {
+	recyclable := func(u *Unit) (*Unit, *int) {
+		n := new(int)
+		u.Recycle = func() { *n++ }
+		return u, n
+	}
+	t.Run("one passive reader", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{})
+		rec := attach(t, h, "cam-1", ReaderOptions{Passive: true})
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		u, n := recyclable(video(3000, false))
+		sink.WriteUnit(u)
+		got, err := rec.Read(t.Context())
+		if err != nil || got != u {
+			t.Fatalf("Read = %v, %v", got, err)
+		}
+		got.Release()
+		got.Release()
+		if *n != 1 {
+			t.Errorf("Recycle called %d times, want once", *n)
+		}
+	})
+	t.Run("two readers", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{})
+		attach(t, h, "cam-1", ReaderOptions{Passive: true})
+		attach(t, h, "cam-1", ReaderOptions{Passive: true})
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		u, n := recyclable(video(3000, false))
+		sink.WriteUnit(u)
+		u.Release()
+		if *n != 0 || u.Recycle != nil {
+			t.Errorf("a unit shared by two readers was recycled (%d) or kept Recycle", *n)
+		}
+	})
+	t.Run("one reader, GOP cached", func(t *testing.T) {
+		h, src, _ := newHub(t, Config{})
+		viewer := attach(t, h, "cam-1", ReaderOptions{}) // active: the stream caches its GOP
+		sink := src.next(t).sink
+		sink.SetMedia(testMedia)
+		k, nk := recyclable(video(0, true))
+		p, np := recyclable(video(3000, false))
+		sink.WriteUnit(k)
+		sink.WriteUnit(p)
+		readAll(t, viewer, []*Unit{k, p})
+		k.Release()
+		p.Release()
+		if *nk+*np != 0 {
+			t.Errorf("cached units were recycled: %d, %d", *nk, *np)
+		}
+	})
+}

@@ -48,6 +48,10 @@ func (r *Reader) Read(ctx context.Context) (*Unit, error) {
 	}
 }
 
+// Queued returns how many units wait in the reader's queue: a reader that
+// batches its work (the recorder) finishes a batch when it reaches zero.
+func (r *Reader) Queued() int { return len(r.ch) }
+
 // Media returns the stream's current Media, or nil until the source has
 // published one.
 func (r *Reader) Media() *Media { return r.s.media.Load() }

@@ -85,6 +85,10 @@ func (s *Stream) WriteUnit(u *Unit) {
 	s.bytes += uint64(u.Size)
 	s.online = true
 	s.cacheGOP(u)
+	if u.Recycle != nil && (len(s.live) != 1 || s.caching) {
+		// Shared, or possibly cached: nobody may give its buffers back.
+		u.Recycle = nil
+	}
 	n := 0
 	for _, r := range s.live {
 		select {

@@ -96,4 +96,21 @@ type Unit struct {
 	Payload []byte
 	// Size is the unit's payload size in bytes, for bitrate accounting.
 	Size int
+	// Recycle, when the source sets it, gives the buffers of NALUs or
+	// Payload back to the source for reuse. The hub keeps it only for a
+	// unit that goes to exactly one reader and into no GOP cache (see
+	// Stream.WriteUnit); that reader calls Release once it is done with
+	// the unit. Anyone else leaves the buffers to the garbage collector.
+	Recycle func()
+}
+
+// Release gives the unit's buffers back to its source, when the hub kept
+// Recycle: only the stream's sole reader may call it, once it holds no
+// reference to the unit's bytes, and at most once; the unit must not be
+// used after. It does nothing otherwise.
+func (u *Unit) Release() {
+	if f := u.Recycle; f != nil {
+		u.Recycle = nil
+		f()
+	}
 }

@@ -94,6 +94,11 @@ type depacketiser struct {
 	tooBig bool
 	// pool, if set, lends frame between units (release).
 	pool *sync.Pool
+	// frames, if set, lends the buffers of the units handed out; lent is
+	// the one of the unit being emitted, during emit (nil when the unit's
+	// buffer was allocated).
+	frames *framePool
+	lent   *[]byte
 }
 
 // release lends the frame buffer back to the pool unless a unit is being
@@ -142,8 +147,17 @@ func (d *depacketiser) flush(emit func(ts uint32, au [][]byte)) {
 	if len(d.ends) == 0 || d.tooBig {
 		return
 	}
-	// An append, unlike make, does not zero what it then copies over.
-	buf := append([]byte(nil), d.frame...)
+	var buf []byte
+	if d.frames != nil {
+		d.lent = d.frames.get(len(d.frame))
+	}
+	if d.lent != nil {
+		buf = append(*d.lent, d.frame...)
+		*d.lent = buf
+	} else {
+		// An append, unlike make, does not zero what it then copies over.
+		buf = append([]byte(nil), d.frame...)
+	}
 	au := make([][]byte, len(d.ends))
 	start := 0
 	for i, end := range d.ends {
@@ -151,6 +165,7 @@ func (d *depacketiser) flush(emit func(ts uint32, au [][]byte)) {
 		start = end
 	}
 	emit(d.ts, au)
+	d.lent = nil
 }
 
 // dropFU discards the fragmented NAL unit being received.

@@ -214,9 +214,12 @@ type Ingest struct {
 	cams map[string]*camera
 	// buffers lends the TCP play loops of unwatched cameras their read
 	// buffer (batchBufferSize) for the time of a read; frames lends their
-	// depacketisers' frame buffers between batches.
+	// depacketisers' frame buffers between batches; units lends the
+	// buffers of the units they hand to the hub, which the hub's only
+	// reader gives back (see videoUnit).
 	buffers *lender
 	frames  sync.Pool
+	units   framePool
 }
 
 // New validates cfg, fills in the defaults and registers the metrics.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/auth"
@@ -43,6 +44,11 @@ const (
 	batchBufferSize = 256 << 10
 	// handshakeBufferSize buffers the handshake's reads.
 	handshakeBufferSize = 4 << 10
+	// napLowat is the SO_RCVLOWAT of a socket during a nap: more than a
+	// batch of any camera. (Linux also clamps the receive window to it,
+	// so it must not be smaller than a nap's worth of the fastest
+	// camera: 2 MiB in 250 ms is 64 Mbit/s.)
+	napLowat = 2 << 20
 	// batchProbe is how long a batched read waits for data before it
 	// gives the pooled buffer back and waits in waitBufferSize.
 	batchProbe = 5 * time.Millisecond
@@ -103,6 +109,9 @@ type rtspConn struct {
 	napTimer *time.Timer
 	// done is closed by close, to end a nap.
 	done chan struct{}
+	// raw is nc's socket when it has one (nil in tests), for nap's
+	// SO_RCVLOWAT.
+	raw syscall.RawConn
 }
 
 // dialRTSP connects to u's host (port 554 if u names none).
@@ -117,11 +126,15 @@ func dialRTSP(ctx context.Context, u *base.URL, user, pass string, timeout time.
 	if err != nil {
 		return nil, err
 	}
-	return &rtspConn{
+	c := &rtspConn{
 		nc: nc, br: bufio.NewReaderSize(nc, handshakeBufferSize), timeout: timeout,
 		user: user, pass: pass, sessionTimeout: defaultSessionTimeout,
 		rd: nc, done: make(chan struct{}),
-	}, nil
+	}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	return c, nil
 }
 
 // close ends the session: a TEARDOWN if one was set up, then the
@@ -531,7 +544,14 @@ func (c *rtspConn) readInto(b []byte, probe bool) (int, error) {
 // same instants, so the node works through them in one burst and then
 // sleeps, instead of waking (and the scheduler spinning) thousands of
 // times a second at random.
+//
+// While it naps, the socket's SO_RCVLOWAT is raised to napLowat: the
+// kernel then does not signal the camera's packets as they arrive (Go's
+// poller would wake for each, a few per frame, to find nobody waiting),
+// only the read after the nap takes them.
 func (c *rtspConn) nap() bool {
+	c.setLowat(napLowat)
+	defer c.setLowat(1)
 	d := batchEvery - time.Duration(time.Now().UnixNano()%int64(batchEvery))
 	if c.napTimer == nil {
 		c.napTimer = time.NewTimer(d)
@@ -545,6 +565,17 @@ func (c *rtspConn) nap() bool {
 		c.napTimer.Stop()
 		return false
 	}
+}
+
+// setLowat sets the socket's SO_RCVLOWAT, when it has a socket; a failure
+// only costs wake-ups.
+func (c *rtspConn) setLowat(n int) {
+	if c.raw == nil {
+		return
+	}
+	_ = c.raw.Control(func(fd uintptr) {
+		_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
+	})
 }
 
 // parse handles the whole packets and messages at the start of data and

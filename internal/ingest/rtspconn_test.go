@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -598,5 +600,141 @@ func TestQuietCameraHoldsNoPooledBuffer(t *testing.T) {
 	rc.close()
 	if err := <-errc; err == nil {
 		t.Error("read ended without an error after close")
+	}
+}
+
+// releaseSink is a hub stream's only reader that holds each video unit
+// for a while, as the recorder does until its fragment is written, then
+// copies the unit's bytes and gives it back (hub.Unit.Release).
+type releaseSink struct {
+	recSink
+	mu     sync.Mutex
+	held   []*hub.Unit
+	copies [][]byte // each video unit's slices, joined, when given back
+	keys   []bool
+	lent   []bool // whether the unit came with Recycle
+}
+
+func (r *releaseSink) Watched() bool { return false }
+
+func (r *releaseSink) WriteUnit(u *hub.Unit) {
+	if u.Media.Tracks[u.Track].Codec != hub.CodecH264 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keys = append(r.keys, u.Key)
+	r.lent = append(r.lent, u.Recycle != nil)
+	r.held = append(r.held, u)
+	if len(r.held) > 20 {
+		old := r.held[0]
+		r.held = r.held[1:]
+		r.copies = append(r.copies, sliceBytes(old.NALUs))
+		old.Release()
+	}
+}
+
+// sliceBytes returns the slice NAL units (types 1 and 5) of an H.264 access
+// unit, joined.
+func sliceBytes(au [][]byte) []byte {
+	var b []byte
+	for _, n := range au {
+		if t := n[0] & 0x1f; t == 1 || t == 5 {
+			b = append(b, n...)
+		}
+	}
+	return b
+}
+
+// TestRecordedFramesRecycled: a camera whose only reader gives each unit
+// back gets its frame buffers reused (keyframes and units with parameter
+// sets excepted), and every frame still holds what the camera sent, in
+// order, when the reader is done with it: a buffer is never reused while a
+// unit holds it.
+func TestRecordedFramesRecycled(t *testing.T) {
+	c := loadClip(t, "h264-160x96-bframes.h264")
+	cam := startTestCam(t, camConfig{clips: []*clip{c}, fps: 50})
+	h := newHarness(t, staticResolver(Target{URL: cam.url}), nil)
+	sink := &releaseSink{}
+	h.run(t, "cam", sink)
+	waitFor(t, 15*time.Second, "300 units", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.copies) >= 300
+	})
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	want := make([][]byte, len(c.frames))
+	for i, f := range c.frames {
+		want[i] = sliceBytes(f.au)
+	}
+	start := -1
+	for i := range want {
+		if bytes.Equal(want[i], sink.copies[0]) {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		t.Fatal("the first unit is no frame of the clip")
+	}
+	lent := 0
+	for i, got := range sink.copies {
+		if w := want[(start+i)%len(want)]; !bytes.Equal(got, w) {
+			t.Fatalf("unit %d: %d bytes of slices differ from the clip's frame %d (%d bytes): a recycled buffer was overwritten", i, len(got), (start+i)%len(want), len(w))
+		}
+		if sink.lent[i] {
+			lent++
+			if sink.keys[i] {
+				t.Errorf("unit %d: a keyframe came with Recycle", i)
+			}
+		}
+	}
+	if lent < len(sink.copies)*3/4 {
+		t.Errorf("%d of %d units came with Recycle, want most", lent, len(sink.copies))
+	}
+}
+
+// TestNapRaisesLowat: while the play loop naps, the camera's socket does
+// not signal each arriving packet (SO_RCVLOWAT raised well past a batch),
+// and once the nap ends it is back to 1 for the read.
+func TestNapRaisesLowat(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			defer c.Close()
+			_, _ = io.Copy(io.Discard, c)
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	raw, err := nc.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lowat := func() int {
+		var v int
+		_ = raw.Control(func(fd uintptr) {
+			v, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT)
+		})
+		return v
+	}
+	rc := &rtspConn{nc: nc, rd: nc, raw: raw, done: make(chan struct{})}
+	napped := make(chan bool, 1)
+	go func() { napped <- rc.nap() }()
+	waitFor(t, 5*time.Second, "SO_RCVLOWAT raised during the nap", func() bool { return lowat() >= batchBufferSize })
+	close(rc.done)
+	if <-napped {
+		t.Error("nap reported a full nap after close")
+	}
+	if v := lowat(); v != 1 {
+		t.Errorf("SO_RCVLOWAT after the nap = %d, want 1", v)
 	}
 }

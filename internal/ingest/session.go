@@ -247,6 +247,7 @@ func (in *Ingest) runSessionTCP(ctx context.Context, c *camera, sink Sink, u *ba
 		// The hub's stream: batch the reads while nobody watches.
 		rc.pool = in.buffers
 		s.depack.pool = &in.frames
+		s.depack.frames = &in.units
 		idle = func() bool {
 			if w.Watched() {
 				return false
@@ -332,7 +333,7 @@ func (s *session) onPacket(p *trackPlan, pkt []byte) {
 func (s *session) onVideoFrame(ts uint32, au [][]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.videoUnit(ts, au)
+	s.videoUnit(ts, au, s.depack.lent)
 }
 
 // readBufferSize is the read buffer of an RTSP connection: large enough
@@ -510,12 +511,17 @@ func (s *session) onVideo(pkt *rtp.Packet) {
 	if !pkt.Marker && hadPrev {
 		ts = prev
 	}
-	s.videoUnit(ts, au)
+	s.videoUnit(ts, au, nil)
 }
 
-// videoUnit handles a video access unit with RTP timestamp ts. s.mu must
-// be held.
-func (s *session) videoUnit(ts uint32, au [][]byte) {
+// videoUnit hands a video access unit with RTP timestamp ts to the sink;
+// s.mu must be held. lent, when set, is the
+// buffer of au, lent by in.units: the unit then gives it back once its
+// only reader is done with it (hub.Unit.Recycle), unless it is a keyframe
+// or carries parameter sets, which the video track's DTS extractor may hold
+// on to. A unit dropped here leaves its buffer to the garbage collector for
+// the same reason.
+func (s *session) videoUnit(ts uint32, au [][]byte, lent *[]byte) {
 	vi := s.video
 	now := s.in.now()
 	s.lastFrame.Store(now.UnixNano())
@@ -536,11 +542,16 @@ func (s *session) videoUnit(ts uint32, au [][]byte) {
 	for _, n := range nalus {
 		size += len(n)
 	}
-	s.sink.WriteUnit(&hub.Unit{
+	u := &hub.Unit{
 		Media: s.media, Track: vi.plan.track.ID,
 		PTS: pts, DTS: dts, Wall: now, Key: key,
 		NALUs: nalus, Size: size,
-	})
+	}
+	if lent != nil && !key && !holdsParams(vi.plan.track.Codec, au) {
+		units := &s.in.units
+		u.Recycle = func() { units.put(lent) }
+	}
+	s.sink.WriteUnit(u)
 	if key {
 		s.c.mu.Lock()
 		s.c.h.LastKeyframe = now

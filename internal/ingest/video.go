@@ -32,6 +32,17 @@ const (
 )
 
 // naluKindOf classifies NAL unit n of a codec-coded stream.
+// holdsParams reports whether au holds a parameter set (VPS, SPS or PPS).
+func holdsParams(codec hub.Codec, au [][]byte) bool {
+	for _, n := range au {
+		switch naluKindOf(codec, n) {
+		case naluVPS, naluSPS, naluPPS:
+			return true
+		}
+	}
+	return false
+}
+
 func naluKindOf(codec hub.Codec, n []byte) naluKind {
 	if len(n) == 0 || n[0]&0x80 != 0 {
 		return naluBad

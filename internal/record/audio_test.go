@@ -1,6 +1,7 @@
 package record_test
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,8 +38,17 @@ func loadAAC(t *testing.T) ([][]byte, []byte) {
 	return aus, conf
 }
 
+// audio is an audio track fed alongside the video in TestAudioTracks.
+type audio struct {
+	track   int
+	dur     int64 // ticks per unit
+	payload func(i int64) []byte
+	next    int64
+}
+
 // TestAudioTracks records H.264 with AAC, Opus and both G.711 laws (as
-// LPCM) and a track of a codec fMP4 cannot carry, which is left out.
+// LPCM) and a track of a codec fMP4 cannot carry, which is left out, with
+// fragments appended whole and with their video data staged ahead.
 func TestAudioTracks(t *testing.T) {
 	t.Parallel()
 	video := loadH264(t, "360p-gop2")
@@ -55,12 +65,6 @@ func TestAudioTracks(t *testing.T) {
 	for i := range pcm {
 		pcm[i] = byte(i * 37)
 	}
-	type audio struct {
-		track   int
-		dur     int64 // ticks per unit
-		payload func(i int64) []byte
-		next    int64
-	}
 	tracks := []*audio{
 		{track: 1, dur: 1024, payload: func(i int64) []byte { return aac[i%int64(len(aac))] }},
 		{track: 2, dur: 160, payload: func(int64) []byte { return pcm }},
@@ -69,6 +73,19 @@ func TestAudioTracks(t *testing.T) {
 		{track: 5, dur: 160, payload: func(int64) []byte { return pcm }},
 	}
 
+	for _, stage := range []int64{0, 6} {
+		t.Run(fmt.Sprintf("stage every %d", stage), func(t *testing.T) {
+			for _, a := range tracks {
+				a.next = 0
+			}
+			recordAudio(t, m, video, tracks, stage)
+		})
+	}
+}
+
+// recordAudio records 10 s of video with the audio tracks and checks the
+// segments in ffprobe; stage > 0 calls Stage after every stage video frames.
+func recordAudio(t *testing.T, m *hub.Media, video *clip, tracks []*audio, stage int64) {
 	s := newStore(t, t.TempDir())
 	w, err := record.NewWriter(s, "cam-1", record.Options{SegmentDuration: 4 * time.Second})
 	if err != nil {
@@ -91,6 +108,11 @@ func TestAudioTracks(t *testing.T) {
 				if err := w.WriteUnit(t.Context(), u); err != nil {
 					t.Fatal(err)
 				}
+			}
+		}
+		if stage > 0 && i%stage == stage-1 {
+			if err := w.Stage(t.Context()); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}

@@ -90,6 +90,11 @@ func (w *discardWriter) Append(_ context.Context, p []byte) error {
 	w.size += int64(len(p))
 	return nil
 }
+func (w *discardWriter) Stage(context.Context, int64, ...[]byte) error { return nil }
+func (w *discardWriter) Commit(_ context.Context, _ []byte, end int64) error {
+	w.size = end
+	return nil
+}
 func (w *discardWriter) Sync(context.Context) error  { return nil }
 func (w *discardWriter) Abort(context.Context) error { return nil }
 func (w *discardWriter) Finish(_ context.Context, d time.Duration) (segment.Ref, error) {

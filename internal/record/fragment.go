@@ -7,11 +7,14 @@ import (
 )
 
 // sample is one access unit placed in the fragment being built. The unit is
-// shared with the hub and other readers and is only read.
+// shared with the hub and other readers and is only read; u is nil once
+// the sample's data was staged (Writer.Stage).
 type sample struct {
 	u    *hub.Unit
 	dur  uint32
 	size uint32
+	key  bool
+	cto  int32 // composition offset, PTS − DTS
 }
 
 // Sample flags in trun (ISO/IEC 14496-12 8.8.3.1): a sync sample depends on
@@ -79,6 +82,31 @@ func appendSample(b []byte, c hub.Codec, u *hub.Unit) []byte {
 	return b
 }
 
+// appendIov appends to iov the pieces that make up u's mdat bytes, in
+// order: u's own bytes where they are kept as they are, and pieces of
+// scratch, appended to it, for what must be built (NAL unit lengths, LPCM).
+// Should scratch grow, the pieces already taken keep its old array, so
+// they stay right.
+func appendIov(iov [][]byte, scratch []byte, c hub.Codec, u *hub.Unit) ([][]byte, []byte) {
+	switch c {
+	case hub.CodecH264, hub.CodecH265:
+		for _, nalu := range u.NALUs {
+			if keepNALU(c, nalu) {
+				at := len(scratch)
+				scratch = binary.BigEndian.AppendUint32(scratch, uint32(len(nalu)))
+				iov = append(iov, scratch[at:len(scratch):len(scratch)], nalu)
+			}
+		}
+	case hub.CodecPCMU, hub.CodecPCMA:
+		at := len(scratch)
+		scratch = appendSample(scratch, c, u)
+		iov = append(iov, scratch[at:len(scratch):len(scratch)])
+	default:
+		iov = append(iov, u.Payload)
+	}
+	return iov, scratch
+}
+
 // mulaw decodes one G.711 µ-law sample to 16-bit linear PCM.
 func mulaw(x byte) int16 {
 	x = ^x
@@ -110,37 +138,73 @@ func alaw(x byte) int16 {
 }
 
 // fragTrack is one track's part of a fragment: its fMP4 id, the decode
-// time of its first sample relative to the segment's zero, and its samples.
+// time of its first sample relative to the segment's zero, its samples, and
+// how many of them have their data on disk already (Writer.Stage).
 type fragTrack struct {
 	id      uint32
 	codec   hub.Codec
 	video   bool
 	base    uint64
 	samples []sample
+	staged  int
 }
 
-// appendFragment appends one fragment (moof and mdat) holding the samples
-// of tracks (those with none are left out) to b. Data offsets are relative
-// to the moof (default-base-is-moof).
-func appendFragment(b []byte, seq uint32, tracks []*fragTrack) []byte {
-	moofSize, dataSize := 8+16, 0
+// moofSize returns the size of the moof describing the samples of tracks
+// (those with none are left out).
+func moofSize(tracks []*fragTrack) int {
+	n := 8 + 16
 	for _, t := range tracks {
-		if len(t.samples) == 0 {
-			continue
-		}
-		moofSize += 8 + 16 + 20 + trunSize(t)
-		for _, s := range t.samples {
-			dataSize += int(s.size)
+		if len(t.samples) > 0 {
+			n += 8 + 16 + 20 + trunSize(t)
 		}
 	}
-	b = box(b, moofSize, "moof")
+	return n
+}
+
+// moofBound returns the largest moof that tracks could need with count[i]
+// samples in tracks[i], whatever their flags.
+func moofBound(tracks []*fragTrack, count []int) int {
+	n := 8 + 16
+	for i, t := range tracks {
+		if count[i] > 0 {
+			per := 12
+			if t.video {
+				per = 16
+			}
+			n += 8 + 16 + 20 + 20 + per*count[i]
+		}
+	}
+	return n
+}
+
+// dataSize returns the size of t's samples in the mdat.
+func (t *fragTrack) dataSize() int {
+	n := 0
+	for _, s := range t.samples {
+		n += int(s.size)
+	}
+	return n
+}
+
+// appendMoof appends the moof of one fragment holding the samples of tracks
+// (those with none are left out). The mdat lays out the primary track's
+// samples first, dataStart bytes after the moof's first byte, then the
+// others' in the order of tracks. Data offsets are relative to the moof
+// (default-base-is-moof).
+func appendMoof(b []byte, seq uint32, tracks []*fragTrack, primary *fragTrack, dataStart int) []byte {
+	b = box(b, moofSize(tracks), "moof")
 	b = box(b, 16, "mfhd")
 	b = binary.BigEndian.AppendUint32(b, 0)
 	b = binary.BigEndian.AppendUint32(b, seq)
-	dataOffset := moofSize + 8
+	after := dataStart + primary.dataSize() // where the next non-primary track's data goes
 	for _, t := range tracks {
 		if len(t.samples) == 0 {
 			continue
+		}
+		dataOffset := dataStart
+		if t != primary {
+			dataOffset = after
+			after += t.dataSize()
 		}
 		ts := trunSize(t)
 		b = box(b, 8+16+20+ts, "traf")
@@ -160,24 +224,61 @@ func appendFragment(b []byte, seq uint32, tracks []*fragTrack) []byte {
 			b = binary.BigEndian.AppendUint32(b, s.size)
 			if t.video {
 				f := uint32(flagsNonSync)
-				if s.u.Key {
+				if s.key {
 					f = flagsSync
 				}
 				b = binary.BigEndian.AppendUint32(b, f)
 			}
 			if cto {
-				b = binary.BigEndian.AppendUint32(b, uint32(int32(s.u.PTS-s.u.DTS)))
+				b = binary.BigEndian.AppendUint32(b, uint32(s.cto))
 			}
-			dataOffset += int(s.size)
-		}
-	}
-	b = box(b, 8+dataSize, "mdat")
-	for _, t := range tracks {
-		for _, s := range t.samples {
-			b = appendSample(b, t.codec, s.u)
 		}
 	}
 	return b
+}
+
+// appendData appends the mdat payload of tracks' samples, in the order
+// appendMoof lays them out.
+func appendData(b []byte, tracks []*fragTrack, primary *fragTrack) []byte {
+	for _, s := range primary.samples {
+		b = appendSample(b, primary.codec, s.u)
+	}
+	for _, t := range tracks {
+		if t != primary {
+			for _, s := range t.samples {
+				b = appendSample(b, t.codec, s.u)
+			}
+		}
+	}
+	return b
+}
+
+// appendDataIov is appendData as pieces (see appendIov), from sample from
+// of the primary track on.
+func appendDataIov(iov [][]byte, scratch []byte, tracks []*fragTrack, primary *fragTrack, from int) ([][]byte, []byte) {
+	for _, s := range primary.samples[from:] {
+		iov, scratch = appendIov(iov, scratch, primary.codec, s.u)
+	}
+	for _, t := range tracks {
+		if t != primary {
+			for _, s := range t.samples {
+				iov, scratch = appendIov(iov, scratch, t.codec, s.u)
+			}
+		}
+	}
+	return iov, scratch
+}
+
+// appendFragment appends one whole fragment (moof and mdat) holding the
+// samples of tracks to b.
+func appendFragment(b []byte, seq uint32, tracks []*fragTrack, primary *fragTrack) []byte {
+	m, data := moofSize(tracks), 0
+	for _, t := range tracks {
+		data += t.dataSize()
+	}
+	b = appendMoof(b, seq, tracks, primary, m+8)
+	b = box(b, 8+data, "mdat")
+	return appendData(b, tracks, primary)
 }
 
 // box appends a box header.
@@ -195,7 +296,7 @@ func trunFlags(t *fragTrack) (flags uint32, cto bool) {
 		flags |= 0x000400
 	}
 	for _, s := range t.samples {
-		if s.u.PTS != s.u.DTS {
+		if s.cto != 0 {
 			return flags | 0x000800, true
 		}
 	}

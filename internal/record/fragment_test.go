@@ -54,15 +54,24 @@ func TestFragmentLayout(t *testing.T) {
 	empty := &fragTrack{id: 3, codec: hub.CodecOpus}
 	for _, f := range []*fragTrack{video, audio} {
 		for i := range f.samples {
-			f.samples[i].size = uint32(sampleSize(f.codec, f.samples[i].u))
+			s := &f.samples[i]
+			s.size, s.key, s.cto = uint32(sampleSize(f.codec, s.u)), s.u.Key, int32(s.u.PTS-s.u.DTS)
 		}
 	}
-	b := appendFragment([]byte("prefix"), 42, []*fragTrack{video, empty, audio})
-	if !bytes.HasPrefix(b, []byte("prefix")) {
-		t.Fatal("appendFragment dropped what b held")
+	// The primary track's data goes first in the mdat, whatever its id.
+	for _, primary := range []*fragTrack{video, audio} {
+		b := appendFragment([]byte("prefix"), 42, []*fragTrack{video, empty, audio}, primary)
+		if !bytes.HasPrefix(b, []byte("prefix")) {
+			t.Fatal("appendFragment dropped what b held")
+		}
+		checkFragment(t, b[len("prefix"):], idr, p)
 	}
+}
+
+func checkFragment(t *testing.T, b []byte, idr, p []byte) {
+	t.Helper()
 	var parts fmp4.Parts
-	if err := parts.Unmarshal(b[len("prefix"):]); err != nil {
+	if err := parts.Unmarshal(b); err != nil {
 		t.Fatalf("mediacommon cannot read the fragment: %v", err)
 	}
 	if len(parts) != 1 || parts[0].SequenceNumber != 42 || len(parts[0].Tracks) != 2 {

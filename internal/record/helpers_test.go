@@ -112,6 +112,9 @@ type feeder struct {
 	w     *record.Writer
 	wall0 time.Time
 	n     int64 // frames fed so far
+	// stage > 0 calls Stage after every stage frames, as the Manager does
+	// after each batch.
+	stage int64
 }
 
 // feed writes n frames of c (looping) from the feeder's current time.
@@ -129,6 +132,11 @@ func (f *feeder) feed(c *clip, n int) {
 			f.t.Fatalf("WriteUnit(frame %d): %v", f.n, err)
 		}
 		f.n++
+		if f.stage > 0 && f.n%f.stage == 0 {
+			if err := f.w.Stage(f.t.Context()); err != nil {
+				f.t.Fatalf("Stage(after frame %d): %v", f.n, err)
+			}
+		}
 	}
 }
 

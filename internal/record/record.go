@@ -4,7 +4,10 @@
 // A Writer cuts a new segment at the first keyframe after SegmentDuration,
 // and a new fragment at a keyframe once the fragment is half of
 // FragmentDuration long, or at any frame once it is FragmentDuration long.
-// Each fragment is built in memory and handed to the store in one Append;
+// A fragment is handed to the store in one Append when it ends, or, when
+// the caller calls Stage as units arrive, its media data goes to the store
+// as it comes (Store.Stage) and its moof follows at its end (Store.Commit),
+// so that a camera holds only the units since the last Stage in memory;
 // each segment starts with its own init, so it plays on its own. A change
 // of *hub.Media (new codec parameters, new resolution) starts a new
 // segment. docs/record.md describes the policy and what a crash costs.
@@ -43,6 +46,10 @@ const (
 	// maxFragmentBytes cuts a fragment early when a stream's bitrate would
 	// make it large.
 	maxFragmentBytes = 32 << 20
+	// guessVideoRate and guessAudioRate are the sample rates (per second)
+	// a Writer assumes for a track's first staged fragment, to leave room
+	// for its moof; later fragments go by the most samples one held.
+	guessVideoRate, guessAudioRate = 30, 50
 )
 
 // Options configures a Writer.
@@ -82,7 +89,9 @@ type Writer struct {
 	segTicks, fragTicks, maxTicks int64
 
 	// seg is the segment being written; nil while waiting for a keyframe.
+	// size is its end: the init and the fragments committed.
 	seg     segment.Writer
+	size    int64
 	startMs int64
 	seq     uint32
 	// endDTS is the end of the last primary sample in a fragment that
@@ -96,6 +105,21 @@ type Writer struct {
 	fragBytes          int
 	buf                []byte     // the fragment's bytes, without bufs
 	bufs               *sync.Pool // lends buf instead (Options.Buffers)
+	// Staging (see Stage): once the fragment's first data is staged,
+	// reserve is the room left before it for the moof and the mdat
+	// header, and staged the primary track's bytes on disk after it.
+	// expect[i] is the most samples frags[i] had in a fragment, and
+	// counts is scratch for fits.
+	reserve int
+	staged  int64
+	expect  []int
+	counts  []int
+	// Scratch for staged writes: the pieces of the data (iov), the bytes
+	// among them the writer builds (NAL unit lengths, LPCM), and the moof
+	// and mdat header.
+	iov     [][]byte
+	scratch []byte
+	head    []byte
 
 	// The timeline anchor: the primary decode time anchorDTS happened at
 	// Unix millisecond anchorMs. Segment starts and ends are carried on
@@ -184,8 +208,7 @@ func (w *Writer) WriteUnit(ctx context.Context, u *hub.Unit) error {
 	if u.Track == w.layout.primary {
 		return w.writePrimary(ctx, t, u, size)
 	}
-	w.writeOther(t, u, size)
-	return nil
+	return w.writeOther(ctx, t, u, size)
 }
 
 // isKey reports whether a primary unit can start a segment: a video
@@ -216,6 +239,11 @@ func (w *Writer) writePrimary(ctx context.Context, t *track, u *hub.Unit, size i
 		return err
 	}
 	t.lastDur = d
+	if !w.fits() {
+		if err := w.flush(ctx); err != nil {
+			return errors.Join(err, w.restart(ctx, t, u, size))
+		}
+	}
 	w.add(t, p, t.pendingSize, d)
 	elapsed := u.DTS - t.zero
 	if (isKey(t, u) && elapsed >= w.segTicks) || elapsed+d > w.maxTicks {
@@ -233,34 +261,45 @@ func (w *Writer) writePrimary(ctx context.Context, t *track, u *hub.Unit, size i
 	fragElapsed := u.DTS - w.fragFirst
 	if (u.Key && t.ft.video && 2*fragElapsed >= w.fragTicks) || fragElapsed >= w.fragTicks || w.fragBytes >= maxFragmentBytes {
 		if err := w.flush(ctx); err != nil {
-			// The segment was closed; a keyframe can start the next.
-			if isKey(t, u) {
-				err = errors.Join(err, w.startSegment(ctx, u, size))
-			}
-			return err
+			return errors.Join(err, w.restart(ctx, t, u, size))
 		}
 	}
 	t.pending, t.pendingSize = u, size
 	return nil
 }
 
-func (w *Writer) writeOther(t *track, u *hub.Unit, size int) {
+// restart starts a segment at u, if it is a keyframe, after a failed write
+// closed the last one.
+func (w *Writer) restart(ctx context.Context, t *track, u *hub.Unit, size int) error {
+	if w.seg != nil || !isKey(t, u) {
+		return nil
+	}
+	return w.startSegment(ctx, u, size)
+}
+
+func (w *Writer) writeOther(ctx context.Context, t *track, u *hub.Unit, size int) error {
 	if w.seg == nil || u.DTS < t.zero {
-		return
+		return nil
 	}
 	if p := t.pending; p != nil {
 		// A hole in an audio track (lost packets, a muted source) becomes
 		// the pending sample's duration, which keeps what follows in place.
 		d := u.DTS - p.DTS
 		if d <= 0 || d > math.MaxUint32 {
-			return
+			return nil
 		}
 		if d <= t.maxGap {
 			t.lastDur = d
 		}
+		if !w.fits() {
+			if err := w.flush(ctx); err != nil {
+				return err
+			}
+		}
 		w.add(t, p, t.pendingSize, d)
 	}
 	t.pending, t.pendingSize = u, size
+	return nil
 }
 
 // usualDur is the duration given to a sample whose successor is unknown.
@@ -279,7 +318,7 @@ func (w *Writer) add(t *track, u *hub.Unit, size int, d int64) {
 	if len(t.ft.samples) == 0 {
 		t.ft.base = uint64(u.DTS - t.zero)
 	}
-	t.ft.samples = append(t.ft.samples, sample{u: u, dur: uint32(d), size: uint32(size)})
+	t.ft.samples = append(t.ft.samples, sample{u: u, dur: uint32(d), size: uint32(size), key: u.Key, cto: int32(u.PTS - u.DTS)})
 	w.fragBytes += size
 	if &w.tracks[w.layout.primary] == t {
 		if !w.fragPrimary {
@@ -316,6 +355,7 @@ func (w *Writer) startSegment(ctx context.Context, u *hub.Unit, size int) error 
 	if err := seg.Append(ctx, w.layout.init); err != nil {
 		return errors.Join(fmt.Errorf("record camera %s: %w", w.camera, err), seg.Abort(ctx))
 	}
+	w.size = int64(len(w.layout.init))
 	w.seg, w.startMs, w.lastStartMs, w.seq, w.written = seg, startMs, startMs, 0, false
 	w.endDTS = u.DTS
 	for i := range w.tracks {
@@ -363,33 +403,183 @@ func (w *Writer) flush(ctx context.Context) error {
 		return nil
 	}
 	w.seq++
-	buf := &w.buf
-	if w.bufs != nil {
-		if b, ok := w.bufs.Get().(*[]byte); ok {
-			buf = b
-		} else {
-			buf = new([]byte)
+	primary := &w.tracks[w.layout.primary].ft
+	var err error
+	if w.reserve == 0 {
+		buf := w.lend()
+		*buf = appendFragment((*buf)[:0], w.seq, w.frags, primary)
+		if err = w.seg.Append(ctx, *buf); err == nil {
+			w.size += int64(len(*buf))
 		}
-		defer w.bufs.Put(buf)
+		w.giveBack(buf)
+	} else {
+		err = w.commit(ctx, primary)
 	}
-	*buf = appendFragment((*buf)[:0], w.seq, w.frags)
-	for _, f := range w.frags {
+	for i, f := range w.frags {
+		w.expect[i] = max(w.expect[i], len(f.samples))
+		for _, s := range f.samples {
+			if s.u != nil {
+				// Copied into the fragment, or written: the unit's buffers
+				// can go back to their source (when the recorder is its
+				// only reader).
+				s.u.Release()
+			}
+		}
 		clear(f.samples) // drop the unit references
-		f.samples = f.samples[:0]
+		f.samples, f.staged = f.samples[:0], 0
 	}
-	end, primary := w.fragEnd, w.fragPrimary
-	w.fragPrimary, w.fragBytes = false, 0
-	if err := w.seg.Append(ctx, *buf); err != nil {
+	end, primaryDone := w.fragEnd, w.fragPrimary
+	w.fragPrimary, w.fragBytes, w.reserve, w.staged = false, 0, 0, 0
+	if err != nil {
 		// The store left the segment at its last whole fragment: finish
 		// it there and start again at the next keyframe.
 		err = fmt.Errorf("record camera %s: %w", w.camera, err)
 		return errors.Join(err, w.closeSegment(ctx))
 	}
 	w.written = true
-	if primary {
+	if primaryDone {
 		w.endDTS = end
 	}
 	return nil
+}
+
+// commit ends a fragment whose data was staged in part: it stages the rest,
+// then writes the moof and the mdat header in the room left for them.
+func (w *Writer) commit(ctx context.Context, primary *fragTrack) error {
+	m := moofSize(w.frags)
+	if m+8 > w.reserve {
+		return fmt.Errorf("fragment's moof of %d bytes outgrew the %d reserved for it", m, w.reserve)
+	}
+	dataAt := w.size + int64(w.reserve)
+	w.iov, w.scratch = appendDataIov(w.iov[:0], w.scratch[:0], w.frags, primary, primary.staged)
+	n := 0
+	for _, b := range w.iov {
+		n += len(b)
+	}
+	if n > 0 {
+		err := w.seg.Stage(ctx, dataAt+w.staged, w.iov...)
+		clear(w.iov) // drop the references to the units' bytes
+		if err != nil {
+			return err
+		}
+	}
+	end := dataAt + w.staged + int64(n)
+	// The mdat begins right after the moof; its first bytes, up to the
+	// staged data, are unused.
+	w.head = appendMoof(w.head[:0], w.seq, w.frags, primary, w.reserve)
+	w.head = box(w.head, int(end-w.size)-m, "mdat")
+	if err := w.seg.Commit(ctx, w.head, end); err != nil {
+		return err
+	}
+	w.size = end
+	return nil
+}
+
+// Stage writes the data of the primary track's samples gathered since the
+// last call to the store ahead of the fragment's end (segment.Writer's
+// Stage, straight from the units' buffers), and lets go of their units: a
+// caller that calls it after each batch of units holds no more than a batch
+// per camera in memory, instead of a fragment. The first call in a fragment
+// leaves room before the data for the fragment's moof, sized by the most
+// samples a fragment held so far (and a fragment ends early rather than
+// outgrow it). A store failure ends the segment at its last whole fragment,
+// like one of WriteUnit.
+func (w *Writer) Stage(ctx context.Context) error {
+	if w.closed || w.seg == nil {
+		return nil
+	}
+	ft := &w.tracks[w.layout.primary].ft
+	if ft.staged == len(ft.samples) {
+		return nil
+	}
+	if w.reserve == 0 {
+		w.reserve = w.reservation()
+	}
+	iov, scratch := w.iov[:0], w.scratch[:0]
+	n := int64(0)
+	for i := ft.staged; i < len(ft.samples); i++ {
+		iov, scratch = appendIov(iov, scratch, ft.codec, ft.samples[i].u)
+		n += int64(ft.samples[i].size)
+	}
+	err := w.seg.Stage(ctx, w.size+int64(w.reserve)+w.staged, iov...)
+	clear(iov)
+	w.iov, w.scratch = iov[:0], scratch[:0]
+	for i := ft.staged; i < len(ft.samples); i++ {
+		// Written (or failed): the unit's bytes are not needed any more.
+		ft.samples[i].u.Release()
+		ft.samples[i].u = nil
+	}
+	if err != nil {
+		err = fmt.Errorf("record camera %s: %w", w.camera, err)
+		return errors.Join(err, w.closeSegment(ctx))
+	}
+	w.staged += n
+	ft.staged = len(ft.samples)
+	return nil
+}
+
+// Unstaged returns how many bytes of the primary track's data Stage would
+// write now.
+func (w *Writer) Unstaged() int {
+	if w.closed || w.seg == nil {
+		return 0
+	}
+	ft := &w.tracks[w.layout.primary].ft
+	n := 0
+	for _, s := range ft.samples[ft.staged:] {
+		n += int(s.size)
+	}
+	return n
+}
+
+// reservation returns the room to leave for the moof (and the mdat header)
+// of the fragment being built: a quarter more samples per track than the
+// most a fragment held so far (or than guessed from FragmentDuration for
+// the first), and never less than fits needs now.
+func (w *Writer) reservation() int {
+	for i, f := range w.frags {
+		n := w.expect[i]
+		if n == 0 {
+			rate := guessAudioRate
+			if f.video {
+				rate = guessVideoRate
+			}
+			n = int((w.fragDur*time.Duration(rate) + time.Second - 1) / time.Second)
+		}
+		w.counts[i] = max(n+n/4, len(f.samples)) + 2
+	}
+	return moofBound(w.frags, w.counts) + 8
+}
+
+// fits reports whether the fragment being built has room for two more
+// samples in every track (the one about to be added, and the pending one
+// that ending the segment adds): always, unless its data is being staged,
+// when its moof must fit the room reserved for it.
+func (w *Writer) fits() bool {
+	if w.reserve == 0 {
+		return true
+	}
+	for i, f := range w.frags {
+		w.counts[i] = len(f.samples) + 2
+	}
+	return moofBound(w.frags, w.counts)+8 <= w.reserve
+}
+
+// lend returns a buffer to lay out fragment bytes in; giveBack returns it.
+func (w *Writer) lend() *[]byte {
+	if w.bufs == nil {
+		return &w.buf
+	}
+	if b, ok := w.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
+}
+
+func (w *Writer) giveBack(b *[]byte) {
+	if w.bufs != nil {
+		w.bufs.Put(b)
+	}
 }
 
 // finishSegment writes the fragment being built and finishes the segment.
@@ -425,9 +615,9 @@ func (w *Writer) closeSegment(ctx context.Context) error {
 	for i := range w.tracks {
 		w.tracks[i].pending = nil
 		clear(w.tracks[i].ft.samples)
-		w.tracks[i].ft.samples = w.tracks[i].ft.samples[:0]
+		w.tracks[i].ft.samples, w.tracks[i].ft.staged = w.tracks[i].ft.samples[:0], 0
 	}
-	w.fragPrimary, w.fragBytes = false, 0
+	w.fragPrimary, w.fragBytes, w.reserve, w.staged = false, 0, 0, 0
 	if !w.written {
 		if err := seg.Abort(ctx); err != nil {
 			return fmt.Errorf("record camera %s: %w", w.camera, err)
@@ -472,6 +662,7 @@ func (w *Writer) setMedia(ctx context.Context, m *hub.Media) error {
 			w.frags = append(w.frags, &w.tracks[i].ft)
 		}
 	}
+	w.expect, w.counts = make([]int, len(w.frags)), make([]int, len(w.frags))
 	pt := &w.tracks[l.primary]
 	w.segTicks = durToTicks(w.segDur, pt.rate)
 	w.fragTicks = durToTicks(w.fragDur, pt.rate)

@@ -1,6 +1,7 @@
 package record_test
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -61,13 +62,17 @@ func TestSegments(t *testing.T) {
 		fragDur  time.Duration
 		want     []time.Duration
 		wantSize [2]int
+		stage    int64 // Stage every this many frames; 0 never
 	}{
 		// Keyframes every 2 s: segments end exactly at 10 s.
-		{"360p gop 2s", "360p-gop2", 25 * 25, 10 * time.Second, 0, []time.Duration{10 * time.Second, 10 * time.Second, 5 * time.Second}, [2]int{640, 360}},
+		{"360p gop 2s", "360p-gop2", 25 * 25, 10 * time.Second, 0, []time.Duration{10 * time.Second, 10 * time.Second, 5 * time.Second}, [2]int{640, 360}, 0},
 		// Keyframes every 4 s: a segment ends at the first one after 10 s.
-		{"360p gop 4s", "360p-gop4", 25 * 25, 10 * time.Second, 0, []time.Duration{12 * time.Second, 12 * time.Second, time.Second}, [2]int{640, 360}},
-		{"720p gop 2s, 500 ms fragments", "720p-gop2", 20 * 25, 8 * time.Second, 500 * time.Millisecond, []time.Duration{8 * time.Second, 8 * time.Second, 4 * time.Second}, [2]int{1280, 720}},
-		{"H.265 gop 1s", "h265", 10 * 25, 3 * time.Second, 0, []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second, time.Second}, [2]int{320, 240}},
+		{"360p gop 4s", "360p-gop4", 25 * 25, 10 * time.Second, 0, []time.Duration{12 * time.Second, 12 * time.Second, time.Second}, [2]int{640, 360}, 0},
+		{"720p gop 2s, 500 ms fragments", "720p-gop2", 20 * 25, 8 * time.Second, 500 * time.Millisecond, []time.Duration{8 * time.Second, 8 * time.Second, 4 * time.Second}, [2]int{1280, 720}, 0},
+		{"H.265 gop 1s", "h265", 10 * 25, 3 * time.Second, 0, []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second, time.Second}, [2]int{320, 240}, 0},
+		// Data staged every 6 frames (a 250 ms batch), moofs at the end.
+		{"360p gop 2s, staged", "360p-gop2", 25 * 25, 10 * time.Second, 0, []time.Duration{10 * time.Second, 10 * time.Second, 5 * time.Second}, [2]int{640, 360}, 6},
+		{"H.265 gop 1s, staged", "h265", 10 * 25, 3 * time.Second, 0, []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second, time.Second}, [2]int{320, 240}, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +83,7 @@ func TestSegments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := &feeder{t: t, w: w, wall0: wall0}
+			f := &feeder{t: t, w: w, wall0: wall0, stage: tt.stage}
 			f.feed(c, tt.frames)
 			if err := w.Close(t.Context()); err != nil {
 				t.Fatalf("Close: %v", err)
@@ -133,60 +138,84 @@ func TestMediaChange(t *testing.T) {
 // TestCrashRepair stops a recording without Close, as a killed process
 // would, copies what is on disk (the page cache survives SIGKILL), tears
 // the last write in half, and repairs the copy: the segment plays and has
-// lost only the fragment that was in memory and the torn one.
+// lost only the fragment that was in memory and the torn one. A recording
+// whose data is staged ahead of each moof (as the Manager writes) has that
+// fragment's data on disk past the last whole fragment, and may die in the
+// middle of staging it or of writing its moof.
 func TestCrashRepair(t *testing.T) {
 	t.Parallel()
 	c := loadH264(t, "360p-gop2")
-	s := newStore(t, t.TempDir())
-	w, err := record.NewWriter(s, "cam-1", record.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &feeder{t: t, w: w, wall0: wall0}
-	const fed = 262 // 10.48 s: ten 1-s fragments written, 12 frames in memory
-	f.feed(c, fed)
+	for _, stage := range []int64{0, 6} {
+		s := newStore(t, t.TempDir())
+		w, err := record.NewWriter(s, "cam-1", record.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &feeder{t: t, w: w, wall0: wall0, stage: stage}
+		const fed = 262 // 10.48 s: ten 1-s fragments written, 12 frames in the eleventh
+		f.feed(c, fed)
 
-	refs := listAll(t, s, "cam-1")
-	if len(refs) != 1 || !refs[0].Partial {
-		t.Fatalf("segments while recording: %+v, want one partial", refs)
-	}
-	data, err := os.ReadFile(segPath(s, refs[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clean, err := segment.Scan(byteReader(data), int64(len(data)))
-	if err != nil || clean.End != int64(len(data)) || clean.Fragments != 10 {
-		t.Fatalf("partial on disk: %+v, %v; want 10 whole fragments and nothing else", clean, err)
-	}
+		refs := listAll(t, s, "cam-1")
+		if len(refs) != 1 || !refs[0].Partial {
+			t.Fatalf("segments while recording: %+v, want one partial", refs)
+		}
+		data, err := os.ReadFile(segPath(s, refs[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clean, err := segment.Scan(byteReader(data), int64(len(data)))
+		if err != nil || clean.Fragments != 10 {
+			t.Fatalf("partial on disk: %+v, %v; want 10 whole fragments", clean, err)
+		}
+		staged := int64(len(data)) - clean.End
+		if (stage == 0) != (staged == 0) {
+			t.Fatalf("staging every %d frames left %d bytes past the last whole fragment", stage, staged)
+		}
+		// A moof torn after 40 bytes: the head of the first fragment's.
+		moof := data[clean.InitSize : clean.InitSize+40]
 
-	tests := []struct {
-		name       string
-		tail       []byte // appended to the partial file
-		wantFrames int
-	}{
-		{"killed between writes", nil, 250},
-		{"killed mid-write", data[clean.InitSize : clean.InitSize+(clean.End-clean.InitSize)/20], 250},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			crashed := newStore(t, t.TempDir())
-			dst := segPath(crashed, refs[0])
-			if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, append(append([]byte(nil), data...), tt.tail...), 0o640); err != nil {
-				t.Fatal(err)
-			}
-			rep, err := crashed.Repair(t.Context())
-			if err != nil || len(rep) != 1 || rep[0].Removed || rep[0].Dropped != int64(len(tt.tail)) {
-				t.Fatalf("Repair = %+v, %v; want one segment finished, %d bytes dropped", rep, err, len(tt.tail))
-			}
-			after := listAll(t, crashed, "cam-1")
-			total := checkSegments(t, crashed, after, "h264", []time.Duration{10 * time.Second}, [][2]int{{640, 360}})
-			if total != tt.wantFrames || fed-total > 25 {
-				t.Errorf("%d frames survive of %d fed, want %d (at most one fragment lost)", total, fed, tt.wantFrames)
-			}
-		})
+		tests := []struct {
+			name string
+			tail []byte // appended to the partial file
+			at   int64  // where tail goes; -1 at the end
+		}{
+			{"killed between writes", nil, -1},
+			{"killed mid-write", data[clean.InitSize : clean.InitSize+(clean.End-clean.InitSize)/20], -1},
+		}
+		if stage > 0 {
+			tests = append(tests, struct {
+				name string
+				tail []byte
+				at   int64
+			}{"killed mid-moof", moof, clean.End})
+		}
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("stage %d: %s", stage, tt.name), func(t *testing.T) {
+				crashed := newStore(t, t.TempDir())
+				dst := segPath(crashed, refs[0])
+				if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+					t.Fatal(err)
+				}
+				file := append([]byte(nil), data...)
+				if tt.at < 0 {
+					file = append(file, tt.tail...)
+				} else {
+					copy(file[tt.at:], tt.tail)
+				}
+				if err := os.WriteFile(dst, file, 0o640); err != nil {
+					t.Fatal(err)
+				}
+				rep, err := crashed.Repair(t.Context())
+				if drop := int64(len(file)) - clean.End; err != nil || len(rep) != 1 || rep[0].Removed || rep[0].Dropped != drop {
+					t.Fatalf("Repair = %+v, %v; want one segment finished, %d bytes dropped", rep, err, drop)
+				}
+				after := listAll(t, crashed, "cam-1")
+				total := checkSegments(t, crashed, after, "h264", []time.Duration{10 * time.Second}, [][2]int{{640, 360}})
+				if total != 250 || fed-total > 25 {
+					t.Errorf("%d frames survive of %d fed, want 250 (at most one fragment lost)", total, fed)
+				}
+			})
+		}
 	}
 }
 

@@ -40,8 +40,9 @@ func bigFragment(t *testing.T, seq int) []byte {
 }
 
 // TestFullDisk fills a 4 MiB tmpfs with segments through fsstore until a
-// write fails for lack of space, and checks that the failed append left a
-// whole segment, that the sweeper frees the disk down to its floor, oldest
+// write fails for lack of space (fragments appended whole, or staged and
+// committed as the recorder writes them), and checks that the failed write
+// left a whole segment, that the sweeper frees the disk down to its floor, oldest
 // un-held segments first, raising storage.pressure once, and that
 // recording works again afterwards.
 func TestFullDisk(t *testing.T) {
@@ -103,8 +104,22 @@ func TestFullDisk(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("Create on a nearly full disk: %v", err)
 			}
+			end := int64(0)
 			for n, p := range append([][]byte{init}, frags...) {
-				if err := w.Append(ctx, p); err != nil {
+				var err error
+				if n%2 == 1 || n == 0 {
+					err = w.Append(ctx, p)
+				} else {
+					// Every other fragment the way the recorder writes
+					// it: the media data staged ahead, then the head.
+					head, data := segmenttest.Split(t, p)
+					err = w.Stage(ctx, end+int64(len(head)), data)
+					if err == nil {
+						err = w.Commit(ctx, head, end+int64(len(p)))
+					}
+				}
+				end += int64(len(p))
+				if err != nil {
 					if !errors.Is(err, syscall.ENOSPC) {
 						t.Fatalf("Append: %v, want ENOSPC", err)
 					}

@@ -27,8 +27,8 @@ const MaxDuration = time.Hour
 // ECONFLICT for a segment that exists already.
 //
 // A backend on object storage (S3) implements the same contract: Writer
-// either uploads fragments as multipart parts or keeps the partial file on
-// local disk and uploads it at Finish; List then merges the local partials
+// keeps the partial file on local disk (Stage writes into it ahead of its
+// end) and uploads it at Finish; List then merges the local partials
 // with the listed objects (prefix "<camera>/<date>/<hour>/").
 type Store interface {
 	// Create starts a new partial segment of camera starting at start
@@ -72,6 +72,20 @@ type Writer interface {
 	// segment is left as it was before the call, so it still ends on a
 	// fragment boundary and can be finished.
 	Append(ctx context.Context, p []byte) error
+	// Stage writes the concatenation of p (in one vectored write where the
+	// backend can) at off, which lies past the end of the segment, ahead
+	// of the Commit that makes it part of the segment: a recorder writes a
+	// fragment's media data as it arrives and its moof, which must come
+	// first, at the fragment's end. Until then what lies past the end is
+	// not part of the segment: Finish and Repair cut it off, and a reader
+	// of the partial segment stops at the end's missing box. It does not
+	// keep p. If the write fails, everything past the end is cut off.
+	Stage(ctx context.Context, off int64, p ...[]byte) error
+	// Commit writes head at the end of the segment and moves the end to
+	// end (at least the end of head), taking in what was staged between.
+	// If the write fails the segment is left as it was before the call,
+	// staged bytes cut off.
+	Commit(ctx context.Context, head []byte, end int64) error
 	// Sync makes what was appended durable (fsync). Backends also sync at
 	// Finish and at an interval of their own.
 	Sync(ctx context.Context) error

@@ -352,6 +352,8 @@ type writer struct {
 	ref  segment.Ref
 	f    *os.File
 	size int64
+	// staged is the end of what was written, Stage included (≥ size).
+	staged int64
 	// dirs are fsynced at the first sync (see Store.mkdirs), then cleared.
 	dirs     []string
 	lastSync time.Time
@@ -368,9 +370,60 @@ func (w *writer) Append(ctx context.Context, p []byte) error {
 	}
 	if _, err := w.f.WriteAt(p, w.size); err != nil {
 		// Keep the file ending on a fragment boundary.
-		return errors.Join(fmt.Errorf("append to segment %s: %w", w.ref.Path(), err), w.f.Truncate(w.size))
+		return errors.Join(fmt.Errorf("append to segment %s: %w", w.ref.Path(), err), w.cut())
 	}
 	w.size += int64(len(p))
+	w.staged = max(w.staged, w.size)
+	return w.syncEvery(ctx)
+}
+
+func (w *writer) Stage(ctx context.Context, off int64, p ...[]byte) error {
+	if w.done {
+		return errDone
+	}
+	if off < w.size {
+		return fmt.Errorf("stage at %d in segment %s: before its end %d", off, w.ref.Path(), w.size)
+	}
+	if err := writeAtv(w.f, p, off); err != nil {
+		return errors.Join(fmt.Errorf("stage in segment %s: %w", w.ref.Path(), err), w.cut())
+	}
+	for _, b := range p {
+		off += int64(len(b))
+	}
+	w.staged = max(w.staged, off)
+	return nil
+}
+
+func (w *writer) Commit(ctx context.Context, head []byte, end int64) error {
+	if w.done {
+		return errDone
+	}
+	if end < w.size+int64(len(head)) {
+		return fmt.Errorf("commit segment %s: end %d before the head's end %d", w.ref.Path(), end, w.size+int64(len(head)))
+	}
+	if _, err := w.f.WriteAt(head, w.size); err != nil {
+		return errors.Join(fmt.Errorf("commit segment %s: %w", w.ref.Path(), err), w.cut())
+	}
+	w.size = end
+	if w.staged < end {
+		// Nothing was staged up to end: the file must still reach it.
+		if err := w.f.Truncate(end); err != nil {
+			return errors.Join(fmt.Errorf("commit segment %s: %w", w.ref.Path(), err), w.cut())
+		}
+	}
+	w.staged = max(w.staged, end)
+	return w.syncEvery(ctx)
+}
+
+// cut truncates the file to the end of the segment, dropping what was
+// staged past it.
+func (w *writer) cut() error {
+	w.staged = w.size
+	return w.f.Truncate(w.size)
+}
+
+// syncEvery syncs when the store's sync interval has passed since the last.
+func (w *writer) syncEvery(ctx context.Context) error {
 	if w.s.syncInterval > 0 {
 		if now := time.Now(); now.Sub(w.lastSync) >= w.s.syncInterval {
 			return w.Sync(ctx)
@@ -404,6 +457,11 @@ func (w *writer) Finish(ctx context.Context, duration time.Duration) (segment.Re
 	r.Partial, r.Duration, r.Size = false, duration.Round(time.Millisecond), w.size
 	if err := r.Validate(); err != nil {
 		return segment.Ref{}, err
+	}
+	if w.staged > w.size {
+		if err := w.cut(); err != nil {
+			return segment.Ref{}, fmt.Errorf("finish segment %s: %w", w.ref.Path(), err)
+		}
 	}
 	if err := w.Sync(ctx); err != nil {
 		return segment.Ref{}, err

@@ -34,6 +34,8 @@ func Run(t *testing.T, newStore func(t *testing.T) segment.Store) {
 		{"DeleteAndCameras", testDelete},
 		{"WriterUnusableAfterFinish", testFinished},
 		{"RepairTruncatesAndFinishes", testRepair},
+		{"StageThenCommit", testStageCommit},
+		{"StagedIsCutUnlessCommitted", testStagedCut},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
@@ -395,5 +397,110 @@ func testRepair(t *testing.T, s segment.Store) {
 	}
 	if again, err := s.Repair(ctx); err != nil || len(again) != 0 {
 		t.Errorf("second Repair = %+v, %v; want nothing to do", again, err)
+	}
+}
+
+// Split cuts a fragment into its head (moof and mdat header) and its media
+// data, the two parts a recorder writes with Commit and Stage.
+func Split(t testing.TB, frag []byte) (head, data []byte) {
+	t.Helper()
+	n := int(frag[0])<<24 | int(frag[1])<<16 | int(frag[2])<<8 | int(frag[3])
+	if n+8 > len(frag) || string(frag[n+4:n+8]) != "mdat" {
+		t.Fatalf("fragment does not hold a moof and then an mdat")
+	}
+	return frag[:n+8], frag[n+8:]
+}
+
+func testStageCommit(t *testing.T, s segment.Store) {
+	ctx := t.Context()
+	w, err := s.Create(ctx, "cam-1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Init(t)
+	if err := w.Append(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	for seq := 1; seq <= 2; seq++ {
+		frag := Fragment(t, seq)
+		head, data := Split(t, frag)
+		end := int64(len(want) + len(frag))
+		// The media data first, in two writes (the second of three
+		// pieces, one empty), then the head.
+		half := len(data) / 2
+		if err := w.Stage(ctx, end-int64(len(data)), data[:half]); err != nil {
+			t.Fatalf("Stage: %v", err)
+		}
+		if err := w.Stage(ctx, end-int64(len(data)-half), data[half:half+1], nil, data[half+1:]); err != nil {
+			t.Fatalf("Stage: %v", err)
+		}
+		if err := w.Commit(ctx, head, end); err != nil {
+			t.Fatalf("Commit: %v", err)
+		}
+		want = append(want, frag...)
+	}
+	if err := w.Stage(ctx, int64(len(want))-1, []byte{1}); err == nil {
+		t.Error("Stage before the end of the segment succeeded")
+	}
+	if err := w.Commit(ctx, []byte{1, 2}, int64(len(want))+1); err == nil {
+		t.Error("Commit with an end inside the head succeeded")
+	}
+	r, err := w.Finish(ctx, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Size != int64(len(want)) {
+		t.Errorf("finished Size = %d, want %d", r.Size, len(want))
+	}
+	if b := readAll(t, s, r); !bytes.Equal(b, want) {
+		t.Errorf("segment written with Stage and Commit holds %d bytes that differ from the %d appended", len(b), len(want))
+	}
+}
+
+func testStagedCut(t *testing.T, s segment.Store) {
+	ctx := t.Context()
+	whole := append(Init(t), Fragment(t, 1)...)
+	_, data := Split(t, Fragment(t, 2))
+	staged := func(camera string) segment.Writer {
+		w, err := s.Create(ctx, camera, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Append(ctx, Init(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Append(ctx, Fragment(t, 1)); err != nil {
+			t.Fatal(err)
+		}
+		// The second fragment's data, 100 bytes past the end, waiting
+		// for a head that never comes.
+		if err := w.Stage(ctx, int64(len(whole))+100, data); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	// Finished: the staged bytes are not part of the segment.
+	r, err := staged("cam-a").Finish(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := readAll(t, s, r); r.Size != int64(len(whole)) || !bytes.Equal(b, whole) {
+		t.Errorf("finished segment: Size %d, %d bytes; want the %d of init and one fragment", r.Size, len(b), len(whole))
+	}
+	// Died: Repair cuts them off.
+	died := staged("cam-b").Ref()
+	got, err := s.Repair(ctx)
+	if err != nil {
+		t.Fatalf("Repair: %v", err)
+	}
+	size := int64(len(whole) + 100 + len(data))
+	fin := segment.Ref{Camera: "cam-b", Start: t0, Duration: time.Second, Size: int64(len(whole))}
+	want := []segment.Repaired{{Partial: segment.Ref{Camera: died.Camera, Start: died.Start, Partial: true, Size: size},
+		Finished: fin, Dropped: size - int64(len(whole))}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Repair =\n%+v\nwant\n%+v", got, want)
+	}
+	if b := readAll(t, s, fin); !bytes.Equal(b, whole) {
+		t.Errorf("repaired segment holds %d bytes, want the %d of init and one fragment", len(b), len(whole))
 	}
 }
