@@ -197,8 +197,12 @@ func (s *Store) List(ctx context.Context, camera string, from, to time.Time) ([]
 		return nil, nil
 	}
 	first, last := hourSpan(from, to)
+	days, err := readDays(filepath.Join(s.dir, camera), first.Truncate(24*time.Hour), last)
+	if err != nil {
+		return nil, fmt.Errorf("list segments: %w", err)
+	}
 	var refs []segment.Ref
-	for day := first.Truncate(24 * time.Hour); !day.After(last); day = day.Add(24 * time.Hour) {
+	for _, day := range days {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -232,6 +236,29 @@ func hourSpan(from, to time.Time) (first, last time.Time) {
 // readHours returns the hours (0-23) whose directories a date directory
 // holds, in order; none when the date directory does not exist. Entries
 // whose names are not two digits are ignored.
+// readDays returns the dates from first to last (both UTC midnights) that
+// have a directory under camDir, in order: one read of the camera's
+// directory, where probing each date of a long range (the retention
+// sweeper's first look at a camera spans ten years) would cost a system
+// call per date.
+func readDays(camDir string, first, last time.Time) ([]time.Time, error) {
+	entries, err := os.ReadDir(camDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	var days []time.Time
+	for _, e := range entries { // sorted by name, so by date
+		day, err := time.Parse("2006-01-02", e.Name())
+		if err != nil || !e.IsDir() || day.Before(first) || day.After(last) {
+			continue
+		}
+		days = append(days, day)
+	}
+	return days, nil
+}
+
 func readHours(dayDir string) ([]int, error) {
 	entries, err := os.ReadDir(dayDir)
 	if errors.Is(err, fs.ErrNotExist) {
