@@ -110,11 +110,7 @@ func recordAudio(t *testing.T, m *hub.Media, video *clip, tracks []*audio, stage
 				}
 			}
 		}
-		if stage > 0 && i%stage == stage-1 {
-			if err := w.Stage(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}
+		stageAfter(t, w, i, stage)
 	}
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)

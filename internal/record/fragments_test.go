@@ -137,11 +137,7 @@ func fragmentRun(t *testing.T, track *hub.Track, period int64, gop, units, stage
 		if err := w.WriteUnit(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
-		if stageEvery > 0 && i%stageEvery == stageEvery-1 {
-			if err := w.Stage(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}
+		stageAfter(t, w, i, stageEvery)
 	}
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
@@ -211,11 +207,7 @@ func TestStagedFragmentOutgrowsItsRoom(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if i%7 == 6 {
-			if err := w.Stage(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}
+		stageAfter(t, w, i, 7)
 	}
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
@@ -306,11 +298,7 @@ func releaseRun(t *testing.T, media *hub.Media, stage int) {
 		if err := w.WriteUnit(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
-		if stage > 0 && i%stage == stage-1 {
-			if err := w.Stage(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-		}
+		stageAfter(t, w, i, stage)
 	}
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)

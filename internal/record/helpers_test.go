@@ -131,11 +131,19 @@ func (f *feeder) feed(c *clip, n int) {
 		if err := f.w.WriteUnit(f.t.Context(), u); err != nil {
 			f.t.Fatalf("WriteUnit(frame %d): %v", f.n, err)
 		}
+		stageAfter(f.t, f.w, f.n, f.stage)
 		f.n++
-		if f.stage > 0 && f.n%f.stage == 0 {
-			if err := f.w.Stage(f.t.Context()); err != nil {
-				f.t.Fatalf("Stage(after frame %d): %v", f.n, err)
-			}
+	}
+}
+
+// stageAfter calls w.Stage after unit i (counted from 0) when it ends a
+// run of every units, as the Manager does after each batch; every ≤ 0
+// never stages.
+func stageAfter[N int | int64](t testing.TB, w *record.Writer, i, every N) {
+	t.Helper()
+	if every > 0 && i%every == every-1 {
+		if err := w.Stage(t.Context()); err != nil {
+			t.Fatalf("Stage after unit %d: %v", i, err)
 		}
 	}
 }

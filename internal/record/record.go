@@ -6,9 +6,9 @@
 // FragmentDuration long, or at any frame once it is FragmentDuration long.
 // A fragment is handed to the store in one Append when it ends, or, when
 // the caller calls Stage as units arrive, its media data goes to the store
-// as it comes (Store.Stage) and its moof follows at its end (Store.Commit),
-// so that a camera holds only the units since the last Stage in memory;
-// each segment starts with its own init, so it plays on its own. A change
+// as it comes (segment.Writer's Stage) and its moof follows at its end
+// (Commit), so that a camera holds only the units since the last Stage in
+// memory; each segment starts with its own init, so it plays on its own. A change
 // of *hub.Media (new codec parameters, new resolution) starts a new
 // segment. docs/record.md describes the policy and what a crash costs.
 package record
